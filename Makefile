@@ -1,0 +1,5 @@
+.PHONY: test
+
+## test: formatting, clippy and every test (installs pinned tools; starts and stops moto)
+test:
+	./scripts/test.sh

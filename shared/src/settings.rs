@@ -1,0 +1,99 @@
+//! The settings table's known keys and their fallback rules (contract section 3).
+
+use std::collections::HashMap;
+
+pub const CALLBACK_URL: &str = "heygen_callback_url";
+pub const DEFAULT_VOICE_ID: &str = "heygen_default_voice_id";
+pub const REQUESTS_PER_SECOND: &str = "heygen_requests_per_second";
+
+/// Every key the service reads, fetched together in one request.
+pub const KNOWN_KEYS: [&str; 3] = [CALLBACK_URL, DEFAULT_VOICE_ID, REQUESTS_PER_SECOND];
+
+pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 1.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub callback_url: Option<String>,
+    pub default_voice_id: Option<String>,
+    /// Always finite and > 0.
+    pub requests_per_second: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { callback_url: None, default_voice_id: None, requests_per_second: DEFAULT_REQUESTS_PER_SECOND }
+    }
+}
+
+impl Settings {
+    /// Builds the settings from stored `key -> value` strings. Empty strings count
+    /// as unset; an unparsable or non-positive rate falls back to the default with
+    /// a warning.
+    pub fn from_values(values: &HashMap<String, String>) -> Self {
+        let get = |k: &str| values.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let requests_per_second = match get(REQUESTS_PER_SECOND) {
+            None => DEFAULT_REQUESTS_PER_SECOND,
+            Some(raw) => match raw.parse::<f64>() {
+                Ok(r) if r.is_finite() && r > 0.0 => r,
+                _ => {
+                    tracing::warn!(
+                        setting = REQUESTS_PER_SECOND,
+                        value = raw,
+                        default = DEFAULT_REQUESTS_PER_SECOND,
+                        "setting is not a positive decimal; using the default"
+                    );
+                    DEFAULT_REQUESTS_PER_SECOND
+                }
+            },
+        };
+        Self {
+            callback_url: get(CALLBACK_URL).map(str::to_string),
+            default_voice_id: get(DEFAULT_VOICE_ID).map(str::to_string),
+            requests_per_second,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(kv: &[(&str, &str)]) -> HashMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn absent_settings_take_the_defaults() {
+        assert_eq!(Settings::from_values(&HashMap::new()), Settings::default());
+        assert_eq!(Settings::default().requests_per_second, 1.0);
+    }
+
+    #[test]
+    fn present_settings_are_used() {
+        let s = Settings::from_values(&values(&[
+            (CALLBACK_URL, "https://x.example/webhooks/heygen"),
+            (DEFAULT_VOICE_ID, "v-1"),
+            (REQUESTS_PER_SECOND, "2.5"),
+        ]));
+        assert_eq!(s.callback_url.as_deref(), Some("https://x.example/webhooks/heygen"));
+        assert_eq!(s.default_voice_id.as_deref(), Some("v-1"));
+        assert_eq!(s.requests_per_second, 2.5);
+    }
+
+    #[test]
+    fn bad_rates_fall_back_to_the_default() {
+        for bad in ["0", "-1", "abc", "NaN", "inf", "", "1/2"] {
+            let s = Settings::from_values(&values(&[(REQUESTS_PER_SECOND, bad)]));
+            assert_eq!(s.requests_per_second, 1.0, "{bad:?}");
+        }
+        let s = Settings::from_values(&values(&[(REQUESTS_PER_SECOND, "0.2")]));
+        assert_eq!(s.requests_per_second, 0.2);
+    }
+
+    #[test]
+    fn empty_strings_count_as_unset() {
+        let s = Settings::from_values(&values(&[(CALLBACK_URL, ""), (DEFAULT_VOICE_ID, " ")]));
+        assert_eq!(s.callback_url, None);
+        assert_eq!(s.default_voice_id, None);
+    }
+}
