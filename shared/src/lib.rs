@@ -5,6 +5,8 @@
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod heygen;
+pub mod pacing;
 pub mod secret;
 pub mod settings;
 pub mod store;
