@@ -30,5 +30,8 @@ trap 'exit 143' TERM
 step "moto server"
 start_moto
 
+step "cargo build --bins (the Runtime API tests run the binaries themselves)"
+cargo build --workspace --bins --locked
+
 step "cargo test"
 cargo test --workspace --all-features --locked

@@ -2,16 +2,24 @@
 //! on (store, secret) and their AWS adapters. No Lambda or HTTP type lives here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod heygen;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod pacing;
+pub mod pending;
+pub mod reconcile;
 pub mod secret;
 pub mod settings;
 pub mod store;
 #[cfg(feature = "local")]
 pub mod tables;
+pub mod trigger;
+pub mod webhook;
 
 /// Loads the AWS SDK configuration the standard way (environment, profile, role),
 /// so that `AWS_ENDPOINT_URL` points every client at a local emulator.

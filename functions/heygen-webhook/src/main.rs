@@ -1,0 +1,15 @@
+//! The `heygen-webhook` Lambda: wiring only. Configuration is read once, clients are
+//! built once, then the runtime calls the handler for each event.
+
+use lambda_http::{Error, run, service_fn};
+use shared::app::Deps;
+use shared::config::Config;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "start-up failed"))?;
+    let deps = Deps::from_config(config).await?;
+    let deps = &deps;
+    run(service_fn(move |request| async move { Ok::<_, Error>(heygen_webhook::handle(deps, request).await) })).await
+}

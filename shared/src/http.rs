@@ -1,0 +1,109 @@
+//! API Gateway HTTP API (payload 2.0) glue the three functions share: reading the
+//! request (claims, deadline, domain, body) and writing the contract's responses.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::app::{ApiError, Invocation};
+
+/// Bodies over this are refused with 413 on every route.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Without a Lambda deadline (a hand-made event), the invocation gets this long.
+const DEFAULT_BUDGET: Duration = Duration::from_secs(25);
+
+/// The raw body bytes, refusing bodies over 256 KiB.
+pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok(bytes)
+}
+
+/// The JWT authorizer's claims, when the request came through it.
+pub fn jwt_claims(request: &Request) -> Option<&HashMap<String, String>> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.authorizer.as_ref()?.jwt.as_ref().map(|jwt| &jwt.claims),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+fn domain_name(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.domain_name.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// The Lambda request id, for log lines.
+pub fn request_id(request: &Request) -> String {
+    request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default()
+}
+
+/// The invocation's deadline (from the Lambda context) and domain name.
+pub fn invocation(request: &Request) -> Invocation {
+    let now = Instant::now();
+    let deadline = request
+        .lambda_context_ref()
+        .map(|c| c.deadline)
+        .filter(|ms| *ms > 0)
+        .map(|ms| {
+            let at = UNIX_EPOCH + Duration::from_millis(ms);
+            now + at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        })
+        .unwrap_or(now + DEFAULT_BUDGET);
+    Invocation { deadline, domain_name: domain_name(request) }
+}
+
+/// The query parameter's values, in order.
+pub fn query_values<'a>(request: &'a Request, name: &str) -> Vec<&'a str> {
+    request.query_string_parameters_ref().and_then(|q| q.all(name)).unwrap_or_default()
+}
+
+/// A JSON response.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
+    match serde_json::to_string(body) {
+        Ok(text) => respond(status, text),
+        Err(err) => {
+            tracing::error!(error = %err, "response not serialisable");
+            error(&ApiError::Internal)
+        }
+    }
+}
+
+/// The contract's error response.
+pub fn error(err: &ApiError) -> Response<Body> {
+    respond(err.status(), err.body().to_string())
+}
+
+fn respond(status: u16, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() =
+        lambda_http::http::StatusCode::from_u16(status).unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Either outcome of a handler as a response.
+pub fn into_response<T: Serialize>(result: Result<T, ApiError>) -> Response<Body> {
+    match result {
+        Ok(body) => json(200, &body),
+        Err(err) => error(&err),
+    }
+}
