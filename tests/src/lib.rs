@@ -10,6 +10,8 @@ use serde_json::Value;
 use shared::config::TableNames;
 use shared::store::DynamoStore;
 
+pub mod runtime_api;
+
 pub const TEMPLATE: &str = include_str!("../../template.yaml");
 
 /// The SDK configuration the functions use, after checking that it points at a
@@ -76,5 +78,333 @@ impl Tables {
             .await
             .unwrap();
         serde_dynamo::from_item(out.item.expect("item exists")).unwrap()
+    }
+}
+
+pub mod stack {
+    //! A whole service in one test: moto tables and secret, a wiremock HeyGen,
+    //! and the production `Deps` wired to them.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use hmac::{Hmac, KeyInit, Mac};
+    use lambda_http::{Body, Context, Request, RequestExt, Response};
+    use serde_json::{Value, json};
+    use shared::app::{Deps, Timing};
+    use shared::clock::Timestamp;
+    use shared::config::Config;
+    use shared::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome};
+    use shared::heygen::{HeygenClient, RetryPolicy};
+    use shared::secret::SecretsManagerSource;
+    use shared::settings::Settings;
+    use shared::store::{DynamoStore, Store, StoreError};
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::{Tables, local_aws, unique_prefix};
+
+    pub const API_KEY: &str = "sk-stack-test";
+    pub const WEBHOOK_SECRET: &str = "whsec_stack_test";
+    pub const DOMAIN: &str = "abc123.execute-api.us-east-1.amazonaws.com";
+
+    pub fn fast_policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(5),
+            min_request_time: Duration::from_millis(1),
+        }
+    }
+
+    pub struct Stack<S: Store = DynamoStore> {
+        pub tables: Tables,
+        pub secrets: aws_sdk_secretsmanager::Client,
+        pub secret_id: String,
+        pub heygen: MockServer,
+        pub deps: Deps<S, SecretsManagerSource>,
+    }
+
+    impl Stack<DynamoStore> {
+        /// A configured stack: the secret holds an API key and a webhook secret;
+        /// creates are paced at 50 a second.
+        pub async fn new() -> Self {
+            let stack = Self::without_secret().await;
+            stack.put_secret(&json!({"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}).to_string()).await;
+            stack
+        }
+
+        /// No secret at all in Secrets Manager.
+        pub async fn without_secret() -> Self {
+            let tables = Tables::create().await;
+            let store = tables.store();
+            Self::with_store(tables, store).await
+        }
+    }
+
+    impl<S: Store> Stack<S> {
+        pub async fn with_store(tables: Tables, store: S) -> Self {
+            let aws = local_aws().await;
+            let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+            let secret_id = format!("{}heygen", unique_prefix());
+            let heygen = MockServer::start().await;
+            let config = Config {
+                tables: tables.names.clone(),
+                heygen_secret_id: secret_id.clone(),
+                heygen_api_base_url: heygen.uri(),
+                heygen_callback_url: None,
+                claim_stale_after: Duration::from_secs(600),
+                admin_group: "admin".into(),
+                admin_groups_claim: "cognito:groups".into(),
+            };
+            let deps = Deps {
+                secrets: SecretsManagerSource::new(secrets.clone(), secret_id.clone(), Duration::ZERO),
+                heygen: HeygenClient::new(&config.heygen_api_base_url, fast_policy()).unwrap(),
+                store,
+                config,
+                timing: Timing::default(),
+            };
+            tables.put_setting("heygen_requests_per_second", "50").await;
+            Self { tables, secrets, secret_id, heygen, deps }
+        }
+
+        /// Creates or replaces the secret's value.
+        pub async fn put_secret(&self, value: &str) {
+            let created = self.secrets.create_secret().name(&self.secret_id).secret_string(value).send().await;
+            if created.is_err() {
+                self.secrets.put_secret_value().secret_id(&self.secret_id).secret_string(value).send().await.unwrap();
+            }
+        }
+
+        pub async fn creator(&self, id: &str, bible_avatar: Option<&str>, voice: Option<&str>) {
+            let mut c = json!({"creator_id": id, "name": id, "is_ai": true, "active": true, "heygen_avatar_ids": {}});
+            if let Some(avatar) = bible_avatar {
+                c["heygen_avatar_ids"]["bible"] = avatar.into();
+            }
+            if let Some(voice) = voice {
+                c["heygen_voice_ids"] = json!({"bible": voice});
+            }
+            self.tables.put_creator(c).await;
+        }
+
+        /// A bible item of `creator` dated `date`, with a script; `extra` merged in.
+        pub async fn content(&self, id: &str, creator: &str, date: &str, extra: Value) {
+            let mut item = json!({
+                "content_id": id, "assigned_creator_id": creator, "date": date, "mode": "bible",
+                "script": format!("Script of {id}"), "title": format!("Title of {id}"), "status": "draft",
+            });
+            item.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+            self.tables.put_content(item).await;
+        }
+
+        /// HeyGen accepts every create; the video id is derived from the
+        /// idempotency key, so a replayed key gets the same video (as HeyGen does).
+        pub async fn heygen_accepts_creates(&self) {
+            Mock::given(method("POST"))
+                .and(path("/v3/videos"))
+                .respond_with(|req: &wiremock::Request| {
+                    let key = req.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("none");
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"data": {"video_id": format!("vid-{key}"), "status": "waiting"}}))
+                })
+                .mount(&self.heygen)
+                .await;
+        }
+
+        /// HeyGen's status answer for `video_id`.
+        pub async fn heygen_status(&self, video_id: &str, status: &str) {
+            let body = json!({"data": {
+                "id": video_id, "status": status,
+                "video_url": format!("https://files.heygen.ai/{video_id}.mp4?sig=fresh"),
+                "thumbnail_url": format!("https://files.heygen.ai/{video_id}.jpg"),
+                "duration": 30.0,
+                "failure_code": if status == "failed" { Value::from("avatar_unavailable") } else { Value::Null },
+                "failure_message": if status == "failed" { Value::from("the avatar was removed") } else { Value::Null },
+            }});
+            Mock::given(method("GET"))
+                .and(path(format!("/v3/videos/{video_id}")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
+                .mount(&self.heygen)
+                .await;
+        }
+
+        pub async fn creates_received(&self) -> Vec<wiremock::Request> {
+            let all = self.heygen.received_requests().await.unwrap_or_default();
+            all.into_iter().filter(|r| r.method.as_str() == "POST").collect()
+        }
+
+        pub async fn status_calls(&self) -> usize {
+            let all = self.heygen.received_requests().await.unwrap_or_default();
+            all.iter().filter(|r| r.method.as_str() == "GET").count()
+        }
+
+        /// Claims `id` and records `video_id`, as a trigger would have.
+        pub async fn pending_item(&self, id: &str, video_id: &str) {
+            let store = self.tables.store();
+            let item = store.get_content(id).await.unwrap().unwrap();
+            let claim = store.claim(&item, Timestamp::now(), Duration::from_secs(600)).await.unwrap();
+            store.record_video(&claim, video_id).await.unwrap();
+        }
+
+        pub async fn trigger(&self, event: Value) -> (u16, Value) {
+            call(admin_trigger::handle(&self.deps, request(&event)).await)
+        }
+
+        pub async fn pending(&self, event: Value) -> (u16, Value) {
+            call(admin_pending::handle(&self.deps, request(&event)).await)
+        }
+
+        pub async fn webhook(&self, event: Value) -> (u16, Value) {
+            call(heygen_webhook::handle(&self.deps, request(&event)).await)
+        }
+    }
+
+    /// An event of `events/`.
+    pub fn event(name: &str) -> Value {
+        let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    /// `event` with another JSON body.
+    pub fn with_body(mut event: Value, body: &str) -> Value {
+        event["body"] = body.into();
+        event
+    }
+
+    /// The webhook event carrying `body`, signed with `secret` when given.
+    pub fn webhook_event(body: &Value, signature_header: Option<(&str, &str)>) -> Value {
+        let raw = body.to_string();
+        let mut ev = with_body(event("webhook-success"), &raw);
+        if let Some((header, secret)) = signature_header {
+            ev["headers"][header] = sign(raw.as_bytes(), secret).into();
+        }
+        ev
+    }
+
+    pub fn sign(body: &[u8], secret: &str) -> String {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(body);
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A Lambda request from an event, with 20 s left before its deadline.
+    pub fn request(event: &Value) -> Request {
+        request_with_deadline(event, Duration::from_secs(20))
+    }
+
+    pub fn request_with_deadline(event: &Value, left: Duration) -> Request {
+        let deadline = SystemTime::now() + left;
+        let mut context = Context::default();
+        context.request_id = uuid::Uuid::new_v4().to_string();
+        context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        lambda_http::request::from_str(&event.to_string()).unwrap().with_lambda_context(context)
+    }
+
+    pub fn call(response: Response<Body>) -> (u16, Value) {
+        let status = response.status().as_u16();
+        let body = match response.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            Body::Binary(b) => serde_json::from_slice(b).unwrap(),
+            _ => Value::Null,
+        };
+        (status, body)
+    }
+
+    /// Which store operation fails, and after how many successful calls.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum FailOp {
+        Settings,
+        Claim,
+        Record,
+        ApplyOutcome,
+    }
+
+    /// A real store that starts failing one operation as DynamoDB would
+    /// (`Unavailable`) after `after` successful calls of it.
+    pub struct FlakyStore {
+        pub inner: DynamoStore,
+        pub op: FailOp,
+        pub after: usize,
+        pub calls: Arc<AtomicUsize>,
+    }
+
+    impl FlakyStore {
+        fn check(&self, op: FailOp) -> Result<(), StoreError> {
+            if op == self.op && self.calls.fetch_add(1, Ordering::SeqCst) >= self.after {
+                return Err(StoreError::Unavailable {
+                    operation: "injected",
+                    source: Box::new(std::io::Error::other("injected DynamoDB failure")),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    impl Store for FlakyStore {
+        async fn settings(&self) -> Result<Settings, StoreError> {
+            self.check(FailOp::Settings)?;
+            self.inner.settings().await
+        }
+        async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
+            self.inner.eligible_creators(mode).await
+        }
+        async fn content_for(
+            &self,
+            creator_id: &str,
+            month: Month,
+            mode: Mode,
+        ) -> Result<Vec<ContentItem>, StoreError> {
+            self.inner.content_for(creator_id, month, mode).await
+        }
+        async fn get_content(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
+            self.inner.get_content(content_id).await
+        }
+        async fn find_by_video_id(&self, video_id: &str) -> Result<Option<ContentItem>, StoreError> {
+            self.inner.find_by_video_id(video_id).await
+        }
+        async fn claim(&self, item: &ContentItem, now: Timestamp, stale: Duration) -> Result<Claim, StoreError> {
+            self.check(FailOp::Claim)?;
+            self.inner.claim(item, now, stale).await
+        }
+        async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+            self.check(FailOp::Record)?;
+            self.inner.record_video(claim, video_id).await
+        }
+        async fn release(&self, claim: &Claim, error: &str, d: Definiteness) -> Result<(), StoreError> {
+            self.inner.release(claim, error, d).await
+        }
+        async fn apply_outcome(
+            &self,
+            content_id: &str,
+            video_id: &str,
+            outcome: &Outcome,
+            now: Timestamp,
+            attach: bool,
+        ) -> Result<(), StoreError> {
+            self.check(FailOp::ApplyOutcome)?;
+            self.inner.apply_outcome(content_id, video_id, outcome, now, attach).await
+        }
+        async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
+            self.inner.list_pending().await
+        }
+    }
+
+    impl Stack<FlakyStore> {
+        /// A configured stack whose store fails `op` after `after` calls.
+        pub async fn flaky(op: FailOp, after: usize) -> Self {
+            let tables = Tables::create().await;
+            let store = FlakyStore { inner: tables.store(), op, after, calls: Arc::new(AtomicUsize::new(0)) };
+            let stack = Self::with_store(tables, store).await;
+            stack.put_secret(&json!({"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}).to_string()).await;
+            stack
+        }
+    }
+
+    /// Any path under /v3/videos/.
+    pub fn any_status_path() -> wiremock::matchers::PathRegexMatcher {
+        path_regex(r"^/v3/videos/.+$")
     }
 }

@@ -1,0 +1,174 @@
+//! A Lambda Runtime API emulator (the 2018-06-01 interface the runtime polls), so
+//! the shipped binaries run in the tests exactly as Lambda runs them.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::sync::{Mutex, Notify, oneshot};
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<VecDeque<(String, Value)>>,
+    arrived: Notify,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Result<Value, Value>>>>,
+}
+
+/// One function: the emulator it polls and its process.
+pub struct Function {
+    shared: Arc<Shared>,
+    child: tokio::process::Child,
+    server: tokio::task::JoinHandle<()>,
+    pub log: PathBuf,
+}
+
+/// Where `cargo build` leaves the workspace's binaries.
+pub fn binary(name: &str) -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --bins`, as `make test` does)",
+        path.display()
+    );
+    path
+}
+
+impl Function {
+    /// Starts the emulator on a free loopback port and the binary against it,
+    /// with `env` added to this process's environment.
+    pub async fn start(name: &str, env: &[(&str, String)]) -> Self {
+        let shared = Arc::new(Shared::default());
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(Arc::clone(&shared));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        let logs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/runtime-api-logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let log = logs.join(format!("{name}-{}.log", addr.port()));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = tokio::process::Command::new(binary(name));
+        cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        Self { shared, child, server, log }
+    }
+
+    /// Invokes the function with `event` (29 s to its deadline) and returns the
+    /// function's response document, or its error document as `Err`.
+    pub async fn invoke(&self, event: &Value) -> Result<Value, Value> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        self.shared.waiting.lock().await.insert(id.clone(), tx);
+        self.shared.queue.lock().await.push_back((id, event.clone()));
+        self.shared.arrived.notify_one();
+        match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(result)) => result,
+            _ => panic!(
+                "no answer from the function; its log: {}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            ),
+        }
+    }
+
+    /// The API Gateway response: status and JSON body.
+    pub async fn call(&self, event: &Value) -> (u16, Value) {
+        let doc = self.invoke(event).await.unwrap_or_else(|e| panic!("function error: {e}"));
+        let status = doc["statusCode"].as_u64().unwrap() as u16;
+        let body = serde_json::from_str(doc["body"].as_str().unwrap_or("null")).unwrap();
+        (status, body)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        self.server.abort();
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    loop {
+        let notified = shared.arrived.notified();
+        if let Some((id, event)) = shared.queue.lock().await.pop_front() {
+            let deadline = SystemTime::now() + Duration::from_secs(29);
+            let ms = deadline.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis().to_string();
+            let mut headers = HeaderMap::new();
+            let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
+                h.insert(k, HeaderValue::from_str(v).unwrap());
+            };
+            set(&mut headers, "lambda-runtime-aws-request-id", &id);
+            set(&mut headers, "lambda-runtime-deadline-ms", &ms);
+            set(
+                &mut headers,
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:test",
+            );
+            set(&mut headers, "lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000");
+            set(&mut headers, "content-type", "application/json");
+            return (StatusCode::OK, headers, event.to_string());
+        }
+        notified.await;
+    }
+}
+
+async fn finish(shared: &Shared, id: &str, result: Result<Value, Value>) -> StatusCode {
+    match shared.waiting.lock().await.remove(id) {
+        Some(tx) => {
+            let _ = tx.send(result);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+fn json(body: &Bytes) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+async fn response(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&shared, &id, Ok(json(&body))).await
+}
+
+async fn error(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&shared, &id, Err(json(&body))).await
+}
+
+async fn init_error(body: Bytes) -> StatusCode {
+    eprintln!("function init error: {}", String::from_utf8_lossy(&body));
+    StatusCode::ACCEPTED
+}
