@@ -1,5 +1,19 @@
-.PHONY: test
+.PHONY: help dev test lint build deploy
 
-## test: formatting, clippy and every test (installs pinned tools; starts and stops moto)
-test:
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+dev: ## Run the service on http://127.0.0.1:3000 (moto + HeyGen simulator; no AWS, no Docker)
+	./scripts/dev.sh
+
+test: ## All set-up, fmt, clippy, lint, every test, and a make-dev smoke run
 	./scripts/test.sh
+
+lint: ## cfn-lint and sam validate --lint on template.yaml; openapi.yaml validated
+	./scripts/lint.sh
+
+build: ## sam build: release arm64 binaries through cargo-lambda
+	./scripts/sam.sh build
+
+deploy: ## sam deploy --guided (needs AWS credentials; see the README)
+	./scripts/sam.sh deploy --guided

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Creates (or refreshes) the project's Python venv in .venv with the pinned tools.
-# Idempotent: does nothing when .venv already matches requirements-dev.txt.
+# Creates (or refreshes) a project Python venv with its pinned tools.
+# Usage: scripts/venv.sh [dev|sam]   (default dev)
+#   dev -> .venv      from requirements-dev.txt (moto server)
+#   sam -> .venv-sam  from requirements-sam.txt (aws-sam-cli, cfn-lint, cargo-lambda)
+# Idempotent: does nothing when the venv already matches its requirements file.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv="$root/.venv"
-req="$root/requirements-dev.txt"
+name=${1:-dev}
+case "$name" in
+  dev) venv="$root/.venv" ;;
+  sam) venv="$root/.venv-sam" ;;
+  *) echo "venv.sh: unknown venv '$name' (dev or sam)" >&2; exit 2 ;;
+esac
+req="$root/requirements-$name.txt"
 stamp="$venv/.requirements.sha256"
 want=$(sha256sum "$req" | cut -d' ' -f1)
 
@@ -13,7 +21,8 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want"
 fi
 python=${PYTHON:-python3}
 command -v "$python" >/dev/null || { echo "venv.sh: $python not found; install Python 3.9+" >&2; exit 1; }
-echo "venv.sh: installing pinned Python tools into .venv (first run only)" >&2
+echo "venv.sh: installing the pinned $name tools into $(basename "$venv") (first run only)" >&2
+rm -rf "$venv"
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-virtualenv -r "$req"
 echo "$want" > "$stamp"
