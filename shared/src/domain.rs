@@ -63,6 +63,15 @@ impl Month {
         if (1..=9999).contains(&year) && (1..=12).contains(&month) { Ok(Self { year, month }) } else { Err(MonthError) }
     }
 
+    pub fn year(&self) -> u16 {
+        self.year
+    }
+
+    /// The month's number, 1-12.
+    pub fn number(&self) -> u8 {
+        self.month
+    }
+
     /// `YYYY-MM-`: every date of the month starts with it.
     pub fn date_prefix(&self) -> String {
         format!("{self}-")

@@ -1,0 +1,163 @@
+//! `make dev`'s service: expects moto (started by `scripts/dev.sh`, reached via
+//! `AWS_ENDPOINT_URL`), creates the tables from `template.yaml` and the secret,
+//! seeds demo data, starts the HeyGen simulator (or uses the real HeyGen when
+//! `HEYGEN_API_KEY` is set), and serves the four routes on 127.0.0.1:$DEV_PORT.
+
+mod seed;
+mod server;
+mod sim;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::json;
+use shared::app::{Deps, Timing};
+use shared::config::Config;
+use shared::domain::Month;
+use shared::heygen::{HeygenClient, RetryPolicy};
+use shared::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
+use shared::store::DynamoStore;
+
+const TEMPLATE: &str = include_str!("../../template.yaml");
+const SIM_API_KEY: &str = "sk-local-simulator";
+const SIM_WEBHOOK_SECRET: &str = "whsec_local_simulator";
+
+type Error = Box<dyn std::error::Error>;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+fn next_month() -> Result<Month, Error> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let (year, month) = match u8::from(today.month()) {
+        12 => (today.year() + 1, 1),
+        m => (today.year(), m + 1),
+    };
+    Ok(Month::new(u16::try_from(year)?, month)?)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    lambda_http::tracing::init_default_subscriber();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("local stack failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Error> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    if !(endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:")) {
+        return Err("AWS_ENDPOINT_URL must point at a local moto server; start the stack with `make dev`".into());
+    }
+    let port: u16 = env_or("DEV_PORT", "3000").parse()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("port {port} on 127.0.0.1 is not free ({e}); set DEV_PORT to use another"))?;
+    let base = format!("http://127.0.0.1:{port}");
+    let month = next_month()?;
+
+    let aws = shared::load_aws_config().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let tables = shared::tables::create_tables(&dynamo, TEMPLATE, "local-").await?;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let secret_id = "local/heygen".to_string();
+
+    let real_key = std::env::var("HEYGEN_API_KEY").ok().filter(|k| !k.trim().is_empty());
+    let (api_base, api_key, webhook_secret, seeded) = match &real_key {
+        Some(key) => {
+            let avatar = std::env::var("HEYGEN_AVATAR_ID")
+                .map_err(|_| "with HEYGEN_API_KEY set, HEYGEN_AVATAR_ID must name one of your HeyGen avatars")?;
+            let voice = std::env::var("HEYGEN_VOICE_ID").ok();
+            let seeded = seed::single(&dynamo, &tables, month, &avatar, voice.as_deref()).await?;
+            (
+                env_or("HEYGEN_API_BASE_URL", shared::config::DEFAULT_HEYGEN_API_BASE_URL),
+                key.clone(),
+                String::new(),
+                seeded,
+            )
+        }
+        None => {
+            let render = Duration::from_secs_f64(env_or("DEV_RENDER_SECONDS", "5").parse()?);
+            let fail_every = env_or("DEV_FAIL_EVERY", "7").parse()?;
+            let sim = sim::start(sim::SimConfig {
+                api_key: SIM_API_KEY.into(),
+                webhook_secret: SIM_WEBHOOK_SECRET.into(),
+                render_time: render,
+                fail_every,
+            })
+            .await?;
+            let settings = [("heygen_requests_per_second", "4"), ("heygen_default_voice_id", "sim-voice-default")];
+            let seeded = seed::demo(&dynamo, &tables, month, &settings).await?;
+            (sim, SIM_API_KEY.to_string(), SIM_WEBHOOK_SECRET.to_string(), seeded)
+        }
+    };
+    let mut secret = json!({"api_key": api_key});
+    if !webhook_secret.is_empty() {
+        secret["webhook_secret"] = webhook_secret.into();
+    }
+    secrets.create_secret().name(&secret_id).secret_string(secret.to_string()).send().await?;
+
+    let config = Config {
+        tables: tables.clone(),
+        heygen_secret_id: secret_id.clone(),
+        heygen_api_base_url: api_base.clone(),
+        heygen_callback_url: Some(format!("{base}/webhooks/heygen")),
+        claim_stale_after: Duration::from_secs(600),
+        admin_group: "admin".into(),
+        admin_groups_claim: "cognito:groups".into(),
+    };
+    let deps = Deps {
+        store: DynamoStore::new(dynamo.clone(), tables.clone()),
+        secrets: SecretsManagerSource::new(secrets.clone(), secret_id.clone(), DEFAULT_SECRET_TTL),
+        heygen: HeygenClient::new(&api_base, RetryPolicy::default())?,
+        config,
+        timing: Timing::default(),
+    };
+
+    let state = json!({
+        "base_url": base, "month": month.to_string(), "aws_endpoint_url": endpoint,
+        "tables": {"settings": tables.settings, "creators": tables.creators, "content": tables.content},
+        "secret_id": secret_id, "heygen": if real_key.is_some() { "real" } else { "simulator" }, "heygen_api_base_url": api_base,
+    });
+    let state_file = env_or("DEV_STATE_FILE", "target/dev/stack.json");
+    if let Some(dir) = std::path::Path::new(&state_file).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&state_file, serde_json::to_string_pretty(&state)?)?;
+
+    println!("\nHeyGen pipeline, local stack: {base}");
+    if real_key.is_some() {
+        println!("  HeyGen: the REAL API at {api_base}. Every render costs money; one item is seeded.");
+        println!("  HeyGen cannot call back to localhost: reconcile with ?refresh=true once it is rendered.");
+    } else {
+        println!(
+            "  HeyGen: simulator at {api_base} (renders take {}s, every {}th fails; callbacks are signed)",
+            env_or("DEV_RENDER_SECONDS", "5"),
+            env_or("DEV_FAIL_EVERY", "7")
+        );
+    }
+    println!(
+        "  Seeded: {} creators, {} content items for {month}; state in {state_file}",
+        seeded.creators, seeded.items
+    );
+    println!("\nTry:");
+    println!(
+        "  curl -s -X POST {base}/admin/content-production/heygen -d '{{\"month\":\"{month}\",\"mode\":\"bible\",\"dry_run\":true}}'"
+    );
+    println!(
+        "  curl -s -X POST {base}/admin/content-production/heygen -d '{{\"month\":\"{month}\",\"mode\":\"bible\"}}'"
+    );
+    println!("  curl -s {base}/admin/content-production/heygen");
+    println!("  curl -s '{base}/admin/content-production/heygen?refresh=true'");
+    println!("  curl -s -H 'x-local-groups: [editors]' {base}/admin/content-production/heygen   # 403");
+    println!("\nAdmin routes run as a local admin (sub local-admin); Ctrl-C stops everything.\n");
+    tracing::info!(base_url = %base, "local stack ready");
+
+    server::serve(listener, deps, env_or("ADMIN_ORIGIN", "http://localhost:5173")).await?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! A HeyGen v3 simulator for the local stack: creates (with idempotency keys),
+//! renders that finish after a few seconds, signed callbacks to the webhook with
+//! redelivery, status calls, and occasional failures.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub api_key: String,
+    pub webhook_secret: String,
+    pub render_time: Duration,
+    /// Every n-th video fails to render (0: never). A script containing
+    /// `[fail]` always fails.
+    pub fail_every: u64,
+}
+
+struct Video {
+    created: Instant,
+    fails: bool,
+    callback_url: Option<String>,
+    callback_id: Option<String>,
+}
+
+struct Sim {
+    config: SimConfig,
+    base_url: String,
+    videos: Mutex<HashMap<String, Video>>,
+    replies: Mutex<HashMap<String, Value>>,
+    count: Mutex<u64>,
+    http: reqwest::Client,
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+fn authorised(sim: &Sim, headers: &HeaderMap) -> bool {
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()) == Some(sim.config.api_key.as_str())
+}
+
+/// Starts the simulator on a free loopback port; returns its base URL.
+pub async fn start(config: SimConfig) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    let sim = Arc::new(Sim {
+        config,
+        base_url: base_url.clone(),
+        videos: Mutex::default(),
+        replies: Mutex::default(),
+        count: Mutex::new(0),
+        http: reqwest::Client::new(),
+    });
+    let app = Router::new()
+        .route("/v3/videos", post(create))
+        .route("/v3/videos/{id}", get(status))
+        .route("/files/{name}", get(file))
+        .with_state(sim);
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(error = %err, "HeyGen simulator stopped");
+        }
+    });
+    Ok(base_url)
+}
+
+async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !authorised(&sim, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "authentication_failed", "invalid API key");
+    }
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(key) = &key
+        && let Some(reply) = sim.replies.lock().await.get(key)
+    {
+        return (StatusCode::OK, axum::Json(reply.clone())).into_response();
+    }
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "invalid_parameter", "body is not JSON");
+    };
+    let text = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    if text("type") != "avatar" || text("avatar_id").is_empty() {
+        return error(StatusCode::BAD_REQUEST, "invalid_parameter", "type avatar and avatar_id are required");
+    }
+    let script = text("script");
+    if script.is_empty() || script.chars().count() > 5_000 {
+        return error(StatusCode::BAD_REQUEST, "invalid_parameter", "script must be 1-5000 characters");
+    }
+    if !["16:9", "9:16", "4:5", "5:4", "1:1", "auto"].contains(&text("aspect_ratio").as_str()) {
+        return error(StatusCode::BAD_REQUEST, "invalid_parameter", "aspect_ratio is invalid");
+    }
+    let n = {
+        let mut count = sim.count.lock().await;
+        *count += 1;
+        *count
+    };
+    let id = format!("sim-{n:05}");
+    let fails = script.contains("[fail]") || (sim.config.fail_every > 0 && n % sim.config.fail_every == 0);
+    let video = Video {
+        created: Instant::now(),
+        fails,
+        callback_url: Some(text("callback_url")).filter(|u| !u.is_empty()),
+        callback_id: Some(text("callback_id")).filter(|c| !c.is_empty()),
+    };
+    tracing::info!(video_id = %id, callback_id = ?video.callback_id, fails, "simulator: render started");
+    sim.videos.lock().await.insert(id.clone(), video);
+    let reply = json!({"data": {"video_id": id, "status": "waiting", "output_format": "mp4"}});
+    if let Some(key) = key {
+        sim.replies.lock().await.insert(key, reply.clone());
+    }
+    tokio::spawn(render_then_call_back(Arc::clone(&sim), id));
+    (StatusCode::OK, axum::Json(reply)).into_response()
+}
+
+fn video_url(sim: &Sim, id: &str) -> String {
+    format!("{}/files/{id}.mp4", sim.base_url)
+}
+
+async fn render_then_call_back(sim: Arc<Sim>, id: String) {
+    tokio::time::sleep(sim.config.render_time).await;
+    let (url, callback_id, fails) = {
+        let videos = sim.videos.lock().await;
+        let Some(v) = videos.get(&id) else { return };
+        (v.callback_url.clone(), v.callback_id.clone(), v.fails)
+    };
+    let Some(url) = url else { return };
+    let body = if fails {
+        json!({"event_type": "avatar_video.fail", "event_data": {"video_id": id, "msg": "simulated render failure", "callback_id": callback_id}})
+    } else {
+        json!({"event_type": "avatar_video.success", "event_data": {"video_id": id, "url": video_url(&sim, &id), "callback_id": callback_id}})
+    }
+    .to_string();
+    let signature = match Hmac::<sha2::Sha256>::new_from_slice(sim.config.webhook_secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(body.as_bytes());
+            mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
+        }
+        Err(_) => String::new(),
+    };
+    // Redelivered with backoff until answered 2xx, as HeyGen does.
+    let mut wait = Duration::from_millis(500);
+    for attempt in 1..=6 {
+        let sent = sim
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("Heygen-Signature", &signature)
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {
+                tracing::info!(video_id = %id, attempt, "simulator: callback delivered");
+                return;
+            }
+            Ok(r) => {
+                tracing::warn!(video_id = %id, attempt, status = r.status().as_u16(), "simulator: callback refused; will redeliver")
+            }
+            Err(err) => {
+                tracing::warn!(video_id = %id, attempt, error = %err, "simulator: callback failed; will redeliver")
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
+}
+
+async fn status(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorised(&sim, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "authentication_failed", "invalid API key");
+    }
+    let videos = sim.videos.lock().await;
+    let Some(v) = videos.get(&id) else {
+        return error(StatusCode::NOT_FOUND, "video_not_found", "no such video");
+    };
+    let elapsed = v.created.elapsed();
+    let render = sim.config.render_time;
+    let data = if elapsed < render / 3 {
+        json!({"id": id, "status": "pending"})
+    } else if elapsed < render {
+        json!({"id": id, "status": "processing"})
+    } else if v.fails {
+        json!({"id": id, "status": "failed", "failure_code": "simulated_failure", "failure_message": "the simulator failed this render"})
+    } else {
+        json!({"id": id, "status": "completed", "video_url": video_url(&sim, &id),
+               "thumbnail_url": format!("{}/files/{id}.jpg", sim.base_url), "duration": 42.0})
+    };
+    (StatusCode::OK, axum::Json(json!({ "data": data }))).into_response()
+}
+
+async fn file(Path(name): Path<String>) -> impl IntoResponse {
+    let kind = if name.ends_with(".jpg") { "image/jpeg" } else { "video/mp4" };
+    ([("content-type", kind)], format!("simulated HeyGen file {name}\n"))
+}
