@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`make test`): sets up everything on a fresh machine, then runs
-# formatting and lint checks and every test against moto server. moto is stopped on
-# every exit path.
+# formatting, clippy, the template and OpenAPI lint, every test against moto
+# server, and a smoke run of `make dev`. moto is stopped on every exit path.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -13,14 +13,21 @@ for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
 
-step "python tools (.venv, pinned)"
-scripts/venv.sh
+step "python tools (.venv and .venv-sam, pinned)"
+scripts/venv.sh dev
+scripts/venv.sh sam
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "lint: template.yaml and openapi.yaml"
+scripts/lint.sh
+
+step "cargo build --bins (the Runtime API tests and make dev run the binaries)"
+cargo build --workspace --bins --locked
 
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
@@ -30,8 +37,9 @@ trap 'exit 143' TERM
 step "moto server"
 start_moto
 
-step "cargo build --bins (the Runtime API tests run the binaries themselves)"
-cargo build --workspace --bins --locked
-
 step "cargo test"
 cargo test --workspace --all-features --locked
+stop_moto
+
+step "make dev smoke run: trigger -> callback -> submitted on port 3000"
+scripts/dev-smoke.sh

@@ -6,6 +6,8 @@ use tests::stack::{Stack, event};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
+/// lambda_http reads `rawQueryString`; `queryStringParameters` is set as API
+/// Gateway sends it.
 fn with_query(mut ev: Value, query: &str, params: Value) -> Value {
     ev["rawQueryString"] = query.into();
     ev["queryStringParameters"] = params;
