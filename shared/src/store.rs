@@ -170,6 +170,26 @@ fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>, key_attr: &str, 
     }
 }
 
+/// Runs a paginated Scan or Query to its end: `page` sends one request from the
+/// given start key and returns its items and the next start key.
+async fn all_pages<T, F, Fut>(key_attr: &str, mut page: F) -> Result<Vec<T>, StoreError>
+where
+    T: serde::de::DeserializeOwned,
+    F: FnMut(Option<Item>) -> Fut,
+    Fut: Future<Output = Result<(Option<Vec<Item>>, Option<Item>), StoreError>>,
+{
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let (items, next) = page(start).await?;
+        decode_all(items.unwrap_or_default(), key_attr, &mut out);
+        start = next;
+        if start.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 /// Displays an error with its sources, for log lines.
 pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
 
@@ -250,11 +270,9 @@ impl Store for DynamoStore {
     async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
         // The creators table is small and written by the platform: a filtered scan,
         // then the full rule (non-empty avatar for the mode) in Rust.
-        let mut creators: Vec<Creator> = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        let client = &self.client;
+        let mut creators: Vec<Creator> = all_pages("creator_id", |start| async move {
+            let out = client
                 .scan()
                 .table_name(&self.tables.creators)
                 .filter_expression("is_ai = :true AND active = :true")
@@ -264,43 +282,39 @@ impl Store for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| unavailable("Scan", e))?;
-            decode_all(out.items.unwrap_or_default(), "creator_id", &mut creators);
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok((out.items, out.last_evaluated_key))
+        })
+        .await?;
         creators.retain(|c| c.is_eligible_for(mode));
         creators.sort_by(|a, b| a.creator_id.cmp(&b.creator_id));
         Ok(creators)
     }
 
     async fn content_for(&self, creator_id: &str, month: Month, mode: Mode) -> Result<Vec<ContentItem>, StoreError> {
-        let mut items: Vec<ContentItem> = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tables.content)
-                .index_name(index::CONTENT_BY_CREATOR_DATE)
-                .key_condition_expression("assigned_creator_id = :creator AND begins_with(#date, :month)")
-                .filter_expression("#mode = :mode")
-                .expression_attribute_names("#date", "date")
-                .expression_attribute_names("#mode", "mode")
-                .expression_attribute_values(":creator", s(creator_id))
-                .expression_attribute_values(":month", s(month.date_prefix()))
-                .expression_attribute_values(":mode", s(mode.as_str()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            decode_all(out.items.unwrap_or_default(), "content_id", &mut items);
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
+        let client = &self.client;
+        let prefix = month.date_prefix();
+        let mut items: Vec<ContentItem> = all_pages("content_id", |start| {
+            let prefix = prefix.clone();
+            async move {
+                let out = client
+                    .query()
+                    .table_name(&self.tables.content)
+                    .index_name(index::CONTENT_BY_CREATOR_DATE)
+                    .key_condition_expression("assigned_creator_id = :creator AND begins_with(#date, :month)")
+                    .filter_expression("#mode = :mode")
+                    .expression_attribute_names("#date", "date")
+                    .expression_attribute_names("#mode", "mode")
+                    .expression_attribute_values(":creator", s(creator_id))
+                    .expression_attribute_values(":month", s(prefix))
+                    .expression_attribute_values(":mode", s(mode.as_str()))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("Query", e))?;
+                Ok((out.items, out.last_evaluated_key))
             }
-        }
+        })
+        .await?;
         items.retain(|i| month.contains_date(&i.date));
         Ok(items)
     }
@@ -477,11 +491,9 @@ impl Store for DynamoStore {
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
-        let mut items: Vec<ContentItem> = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        let client = &self.client;
+        let mut items: Vec<ContentItem> = all_pages("content_id", |start| async move {
+            let out = client
                 .query()
                 .table_name(&self.tables.content)
                 .index_name(index::CONTENT_PENDING)
@@ -491,12 +503,9 @@ impl Store for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| unavailable("Query", e))?;
-            decode_all(out.items.unwrap_or_default(), "content_id", &mut items);
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok((out.items, out.last_evaluated_key))
+        })
+        .await?;
         // The index is eventually consistent: keep what the items themselves say.
         items.retain(ContentItem::is_pending);
         items.sort_by(|a, b| {

@@ -7,22 +7,12 @@ use serde_json::{Value, json};
 use shared::domain::{Definiteness, Outcome, ScriptProblem};
 use shared::heygen::{CreateVideo, HeygenClient, HeygenError, RenderState, RetryPolicy};
 use shared::secret::SecretString;
+use tests::stack::fast_policy;
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KEY: &str = "sk-test-123";
-
-fn fast_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(30),
-        request_timeout: Duration::from_secs(5),
-        min_request_time: Duration::from_millis(1),
-    }
-}
 
 fn client(server: &MockServer, policy: RetryPolicy) -> HeygenClient {
     HeygenClient::new(&server.uri(), policy).unwrap()
