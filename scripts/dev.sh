@@ -12,7 +12,9 @@ cd "$root"
 
 scripts/venv.sh dev
 echo "dev.sh: building the local stack" >&2
-cargo build -p local-stack --locked --quiet
+# The same selection as `make test` builds, so that both share one build (a
+# narrower -p build unifies features differently and recompiles).
+cargo build --workspace --bins --locked --quiet
 
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
