@@ -23,6 +23,14 @@ pub mod webhook;
 
 /// Loads the AWS SDK configuration the standard way (environment, profile, role),
 /// so that `AWS_ENDPOINT_URL` points every client at a local emulator.
+///
+/// With timeouts: a hung DynamoDB or Secrets Manager call becomes a typed
+/// "unavailable" answer well inside API Gateway's 30 s, after the SDK's retries.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(3))
+        .operation_timeout(std::time::Duration::from_secs(8))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
 }

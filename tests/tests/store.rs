@@ -489,3 +489,44 @@ async fn dynamodb_failures_are_typed_unavailable() {
         assert!(matches!(result, Some(StoreError::Unavailable { .. })), "operation {i}: {result:?}");
     }
 }
+
+/// About 100 KB of an attribute the service does not know: 12 items pass
+/// DynamoDB's (and moto's) 1 MB page.
+fn padding() -> String {
+    "x".repeat(100_000)
+}
+
+#[tokio::test]
+async fn listings_follow_every_page() {
+    let tables = Tables::create().await;
+    let store = tables.store();
+    for i in 0..12 {
+        let mut item = content(&format!("c-{i:02}"), "cr-1", "2026-03-05", "bible");
+        item["padding"] = padding().into();
+        item["heygen_status"] = "pending".into();
+        item["heygen_video_id"] = format!("v-{i}").into();
+        item["heygen_pending"] = "pending".into();
+        item["heygen_requested_at"] = format!("2026-03-01T10:00:{i:02}.000Z").into();
+        tables.put_content(item).await;
+        tables
+            .put_creator(json!({"creator_id": format!("cr-{i:02}"), "is_ai": true, "active": true,
+                                "heygen_avatar_ids": {"bible": "av"}, "padding": padding()}))
+            .await;
+    }
+    // One request does not hold them all.
+    let first_page = tables
+        .client
+        .query()
+        .table_name(&tables.names.content)
+        .index_name(shared::store::index::CONTENT_BY_CREATOR_DATE)
+        .key_condition_expression("assigned_creator_id = :c")
+        .expression_attribute_values(":c", aws_sdk_dynamodb::types::AttributeValue::S("cr-1".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(first_page.last_evaluated_key.is_some(), "the seed must span more than one page");
+
+    assert_eq!(store.content_for("cr-1", month("2026-03"), Mode::Bible).await.unwrap().len(), 12);
+    assert_eq!(store.list_pending().await.unwrap().len(), 12);
+    assert_eq!(store.eligible_creators(Mode::Bible).await.unwrap().len(), 12);
+}

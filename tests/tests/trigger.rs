@@ -304,9 +304,11 @@ async fn a_rejected_item_is_released_with_heygens_code_and_the_batch_goes_on() {
 }
 
 /// The batch-stopping answers: (status, stopped code, attempt stored after).
-const STOPPERS: [(u16, &str, u64); 4] = [
+const STOPPERS: [(u16, &str, u64); 6] = [
     (401, "heygen_auth_failed", 2),
     (402, "heygen_insufficient_credit", 2),
+    (408, "heygen_unavailable", 1),
+    (409, "heygen_unavailable", 1),
     (429, "heygen_unavailable", 1),
     (503, "heygen_unavailable", 1),
 ];
@@ -334,7 +336,7 @@ async fn batch_stopping_answers_release_the_item_and_leave_the_rest_remaining() 
         assert_eq!(raw["heygen_status"], "failed", "{http_status}: released");
         assert_eq!(raw["heygen_attempt"], attempt_after, "{http_status}");
         assert!(stack.tables.content_raw("c-1").await.get("heygen_status").is_none(), "{http_status}: untried");
-        let expected_requests = if http_status >= 429 { 3 } else { 1 };
+        let expected_requests = if matches!(http_status, 408 | 409 | 429 | 503) { 3 } else { 1 };
         assert_eq!(stack.creates_received().await.len(), expected_requests, "{http_status}");
     }
 }
