@@ -18,10 +18,11 @@ pub async fn handle<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: Reque
 }
 
 async fn run<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: &Request) -> Result<PendingReport, ApiError> {
+    // Bodies over 256 KiB are refused on every route, whatever the method.
+    http::body_bytes(request)?;
     if request.method() != Method::GET {
         return Err(ApiError::MethodNotAllowed);
     }
-    http::body_bytes(request)?;
     let refresh = parse_refresh(&http::query_values(request, "refresh"))?;
     let admin = require_admin(http::jwt_claims(request), &deps.config.admin_groups_claim, &deps.config.admin_group)?;
     tracing::info!(sub = %admin.sub, action = "list_pending", refresh, "admin action");

@@ -17,11 +17,13 @@ pub async fn handle<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: Reque
 }
 
 async fn run<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: &Request) -> Result<TriggerReport, ApiError> {
+    // Bodies over 256 KiB are refused on every route, whatever the method.
+    let raw = http::body_bytes(request)?;
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
     // Validation comes first, before any other check (contract section 2).
-    let body = TriggerRequest::parse(http::body_bytes(request)?)?;
+    let body = TriggerRequest::parse(raw)?;
     let admin = require_admin(http::jwt_claims(request), &deps.config.admin_groups_claim, &deps.config.admin_group)?;
     tracing::info!(
         sub = %admin.sub, action = "trigger", month = %body.month, mode = %body.mode, dry_run = body.dry_run,

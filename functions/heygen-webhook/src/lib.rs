@@ -15,6 +15,10 @@ use tracing::Instrument;
 pub async fn handle<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: Request) -> Response<Body> {
     let span = tracing::info_span!("heygen_webhook", request_id = %http::request_id(&request));
     async {
+        // Bodies over 256 KiB are refused on every route, whatever the method.
+        if let Err(err) = http::body_bytes(&request) {
+            return http::error(&err);
+        }
         match *request.method() {
             Method::GET | Method::OPTIONS => http::json(200, &json!({"ok": true})),
             Method::POST => match notice(deps, &request).await {
