@@ -10,20 +10,33 @@ import urllib.request
 import boto3
 
 
-def call(method, url, body=None):
+def call(method, url, body=None, headers=None, raw=False):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
     try:
         with urllib.request.urlopen(req, timeout=40) as r:
-            return r.status, json.loads(r.read())
+            return (r.status, r.headers) if raw else (r.status, json.loads(r.read()))
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+        return (e.code, e.headers) if raw else (e.code, json.loads(e.read()))
 
 
 def main():
     state = json.load(open(sys.argv[1]))
     base, month = state["base_url"], state["month"]
     admin = f"{base}/admin/content-production/heygen"
+
+    # The local identity: admin by default; the handlers' own check still runs.
+    status, body = call("GET", admin, headers={"x-local-groups": "[editors]"})
+    assert (status, body["error"]["code"]) == (403, "forbidden"), (status, body)
+    status, body = call("GET", admin, headers={"x-local-anonymous": "1"})
+    assert (status, body["error"]["code"]) == (401, "unauthorized"), (status, body)
+    status, body = call("POST", admin, {"month": "2026-13", "mode": "bible"})
+    assert (status, body["error"].get("field")) == (400, "month"), (status, body)
+    # CORS for the admin frontend, as the HTTP API answers it.
+    status, headers = call("OPTIONS", admin, raw=True, headers={
+        "origin": "http://localhost:5173", "access-control-request-method": "POST"})
+    assert status == 204 and headers["access-control-allow-origin"] == "http://localhost:5173", (status, dict(headers))
 
     status, dry = call("POST", admin, {"month": month, "mode": "bible", "dry_run": True})
     assert status == 200 and dry["would_trigger"] > 0, (status, dry)
