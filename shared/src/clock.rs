@@ -34,11 +34,6 @@ impl Timestamp {
         (0..=9999).contains(&dt.year()).then_some(Self(dt))
     }
 
-    pub fn unix_millis(&self) -> i64 {
-        // In range for years 0000-9999 by construction.
-        (self.0.unix_timestamp_nanos() / 1_000_000) as i64
-    }
-
     /// Parses exactly the stored form (24 characters, `Z`, three fraction digits).
     pub fn parse(s: &str) -> Result<Self, TimestampError> {
         if s.len() != 24 {

@@ -213,10 +213,6 @@ impl DynamoStore {
         Self { client, tables }
     }
 
-    pub fn tables(&self) -> &TableNames {
-        &self.tables
-    }
-
     async fn get_item(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
         let out = self
             .client

@@ -100,7 +100,7 @@ pub mod stack {
     use shared::secret::SecretsManagerSource;
     use shared::settings::Settings;
     use shared::store::{DynamoStore, Store, StoreError};
-    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::{Tables, local_aws, unique_prefix};
@@ -401,10 +401,5 @@ pub mod stack {
             stack.put_secret(&json!({"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}).to_string()).await;
             stack
         }
-    }
-
-    /// Any path under /v3/videos/.
-    pub fn any_status_path() -> wiremock::matchers::PathRegexMatcher {
-        path_regex(r"^/v3/videos/.+$")
     }
 }
