@@ -18,7 +18,6 @@ use shared::heygen::{HeygenClient, RetryPolicy};
 use shared::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
 use shared::store::DynamoStore;
 
-const TEMPLATE: &str = include_str!("../../template.yaml");
 const SIM_API_KEY: &str = "sk-local-simulator";
 const SIM_WEBHOOK_SECRET: &str = "whsec_local_simulator";
 
@@ -61,9 +60,9 @@ async fn run() -> Result<(), Error> {
     let base = format!("http://127.0.0.1:{port}");
     let month = next_month()?;
 
-    let aws = shared::load_aws_config().await;
+    let aws = shared::wiring::load_aws_config().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-    let tables = shared::tables::create_tables(&dynamo, TEMPLATE, "local-").await?;
+    let tables = devkit::tables::create_tables(&dynamo, devkit::TEMPLATE, "local-").await?;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let secret_id = "local/heygen".to_string();
 

@@ -17,11 +17,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use lambda_http::{Context, RequestExt};
 use serde_json::{Map, Value, json};
-use shared::app::Deps;
-use shared::secret::SecretsManagerSource;
-use shared::store::DynamoStore;
+use shared::wiring::ProductionDeps;
 
-pub type LocalDeps = Deps<DynamoStore, SecretsManagerSource>;
+/// The production ports, pointed at moto and the simulator.
+pub type LocalDeps = ProductionDeps;
 
 struct Server {
     deps: LocalDeps,
@@ -85,9 +84,9 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
     };
     let deps = &server.deps;
     let answer = match (admin, parts.method.clone()) {
-        (true, Method::GET) => admin_pending::handle(deps, lambda_request).await,
-        (true, _) => admin_trigger::handle(deps, lambda_request).await,
-        (false, _) => heygen_webhook::handle(deps, lambda_request).await,
+        (true, Method::GET) => admin_pending::handle_request(deps, lambda_request).await,
+        (true, _) => admin_trigger::handle_request(deps, lambda_request).await,
+        (false, _) => heygen_webhook::handle_request(deps, lambda_request).await,
     };
     let (answer_parts, answer_body) = answer.into_parts();
     let bytes: Vec<u8> = match answer_body {

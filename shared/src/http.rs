@@ -1,5 +1,8 @@
-//! API Gateway HTTP API (payload 2.0) glue the three functions share: reading the
-//! request (claims, deadline, domain, body) and writing the contract's responses.
+//! API Gateway HTTP API (payload 2.0) glue the three HTTP functions share
+//! (feature `http`, the only module that names a `lambda_http` type): reading
+//! the request (claims, deadline, domain, body) and writing the contract's
+//! responses. This is the edge where an [`ApiError`] becomes a response, and so
+//! the one place it is logged.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,6 +13,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::app::{ApiError, Invocation};
+use crate::error_chain::ErrorChain;
 
 /// Bodies over this are refused with 413 on every route.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -79,14 +83,20 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
         Ok(text) => respond(status, text),
         Err(err) => {
             tracing::error!(error = %err, "response not serialisable");
-            error(&ApiError::Internal)
+            error(&ApiError::Internal("a response could not be serialised"))
         }
     }
 }
 
-/// The contract's error response.
+/// The contract's error response. A 5xx is logged here, once, with its whole
+/// source chain (`retry_later` excepted: a deliberate answer, logged where it was
+/// decided); the body carries none of it.
 pub fn error(err: &ApiError) -> Response<Body> {
-    respond(err.status(), err.body().to_string())
+    let status = err.status();
+    if status >= 500 && !matches!(err, ApiError::RetryLater) {
+        tracing::error!(status, code = err.code(), error = %ErrorChain(err), "request failed");
+    }
+    respond(status, err.body().to_string())
 }
 
 fn respond(status: u16, text: String) -> Response<Body> {

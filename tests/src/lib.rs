@@ -12,7 +12,7 @@ use shared::store::DynamoStore;
 
 pub mod runtime_api;
 
-pub const TEMPLATE: &str = include_str!("../../template.yaml");
+pub use devkit::TEMPLATE;
 
 /// The SDK configuration the functions use, after checking that it points at a
 /// local emulator: these tests must never reach a real AWS account.
@@ -22,7 +22,7 @@ pub async fn local_aws() -> aws_config::SdkConfig {
         endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
         "AWS_ENDPOINT_URL must point at moto on loopback (got {endpoint:?}); run the tests with `make test`"
     );
-    shared::load_aws_config().await
+    shared::wiring::load_aws_config().await
 }
 
 /// A unique prefix for one test's tables and secrets.
@@ -39,7 +39,7 @@ pub struct Tables {
 impl Tables {
     pub async fn create() -> Self {
         let client = aws_sdk_dynamodb::Client::new(&local_aws().await);
-        let names = shared::tables::create_tables(&client, TEMPLATE, &unique_prefix()).await.unwrap();
+        let names = devkit::tables::create_tables(&client, TEMPLATE, &unique_prefix()).await.unwrap();
         Self { client, names }
     }
 
@@ -85,21 +85,18 @@ pub mod stack {
     //! A whole service in one test: moto tables and secret, a wiremock HeyGen,
     //! and the production `Deps` wired to them.
 
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use hmac::{Hmac, KeyInit, Mac};
     use lambda_http::{Body, Context, Request, RequestExt, Response};
     use serde_json::{Value, json};
     use shared::app::{Deps, Timing};
-    use shared::clock::Timestamp;
     use shared::config::Config;
-    use shared::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome};
+    use shared::domain::Timestamp;
     use shared::heygen::{HeygenClient, RetryPolicy};
     use shared::secret::SecretsManagerSource;
-    use shared::settings::Settings;
-    use shared::store::{DynamoStore, Store, StoreError};
+    use shared::store::{DynamoStore, Store};
+    use shared::testkit::{Faulty, StoreOp};
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -125,7 +122,7 @@ pub mod stack {
         pub secrets: aws_sdk_secretsmanager::Client,
         pub secret_id: String,
         pub heygen: MockServer,
-        pub deps: Deps<S, SecretsManagerSource>,
+        pub deps: Deps<S, SecretsManagerSource, HeygenClient>,
     }
 
     impl Stack<DynamoStore> {
@@ -250,15 +247,15 @@ pub mod stack {
         }
 
         pub async fn trigger(&self, event: Value) -> (u16, Value) {
-            call(admin_trigger::handle(&self.deps, request(&event)).await)
+            call(admin_trigger::handle_request(&self.deps, request(&event)).await)
         }
 
         pub async fn pending(&self, event: Value) -> (u16, Value) {
-            call(admin_pending::handle(&self.deps, request(&event)).await)
+            call(admin_pending::handle_request(&self.deps, request(&event)).await)
         }
 
         pub async fn webhook(&self, event: Value) -> (u16, Value) {
-            call(heygen_webhook::handle(&self.deps, request(&event)).await)
+            call(heygen_webhook::handle_request(&self.deps, request(&event)).await)
         }
     }
 
@@ -313,90 +310,11 @@ pub mod stack {
         (status, body)
     }
 
-    /// Which store operation fails, and after how many successful calls.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum FailOp {
-        Settings,
-        Claim,
-        Record,
-        ApplyOutcome,
-    }
-
-    /// A real store that starts failing one operation as DynamoDB would
-    /// (`Unavailable`) after `after` successful calls of it.
-    pub struct FlakyStore {
-        pub inner: DynamoStore,
-        pub op: FailOp,
-        pub after: usize,
-        pub calls: Arc<AtomicUsize>,
-    }
-
-    impl FlakyStore {
-        fn check(&self, op: FailOp) -> Result<(), StoreError> {
-            if op == self.op && self.calls.fetch_add(1, Ordering::SeqCst) >= self.after {
-                return Err(StoreError::Unavailable {
-                    operation: "injected",
-                    source: Box::new(std::io::Error::other("injected DynamoDB failure")),
-                });
-            }
-            Ok(())
-        }
-    }
-
-    impl Store for FlakyStore {
-        async fn settings(&self) -> Result<Settings, StoreError> {
-            self.check(FailOp::Settings)?;
-            self.inner.settings().await
-        }
-        async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
-            self.inner.eligible_creators(mode).await
-        }
-        async fn content_for(
-            &self,
-            creator_id: &str,
-            month: Month,
-            mode: Mode,
-        ) -> Result<Vec<ContentItem>, StoreError> {
-            self.inner.content_for(creator_id, month, mode).await
-        }
-        async fn get_content(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
-            self.inner.get_content(content_id).await
-        }
-        async fn find_by_video_id(&self, video_id: &str) -> Result<Option<ContentItem>, StoreError> {
-            self.inner.find_by_video_id(video_id).await
-        }
-        async fn claim(&self, item: &ContentItem, now: Timestamp, stale: Duration) -> Result<Claim, StoreError> {
-            self.check(FailOp::Claim)?;
-            self.inner.claim(item, now, stale).await
-        }
-        async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
-            self.check(FailOp::Record)?;
-            self.inner.record_video(claim, video_id).await
-        }
-        async fn release(&self, claim: &Claim, error: &str, d: Definiteness) -> Result<(), StoreError> {
-            self.inner.release(claim, error, d).await
-        }
-        async fn apply_outcome(
-            &self,
-            content_id: &str,
-            video_id: &str,
-            outcome: &Outcome,
-            now: Timestamp,
-            attach: bool,
-        ) -> Result<(), StoreError> {
-            self.check(FailOp::ApplyOutcome)?;
-            self.inner.apply_outcome(content_id, video_id, outcome, now, attach).await
-        }
-        async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
-            self.inner.list_pending().await
-        }
-    }
-
-    impl Stack<FlakyStore> {
-        /// A configured stack whose store fails `op` after `after` calls.
-        pub async fn flaky(op: FailOp, after: usize) -> Self {
+    impl Stack<Faulty<DynamoStore>> {
+        /// A configured stack whose store (on moto) fails `op` after `after` calls.
+        pub async fn flaky(op: StoreOp, after: usize) -> Self {
             let tables = Tables::create().await;
-            let store = FlakyStore { inner: tables.store(), op, after, calls: Arc::new(AtomicUsize::new(0)) };
+            let store = Faulty::new(tables.store()).fail_after(op, after);
             let stack = Self::with_store(tables, store).await;
             stack.put_secret(&json!({"api_key": API_KEY, "webhook_secret": WEBHOOK_SECRET}).to_string()).await;
             stack

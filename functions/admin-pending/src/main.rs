@@ -2,14 +2,15 @@
 //! built once, then the runtime calls the handler for each event.
 
 use lambda_http::{Error, run, service_fn};
-use shared::app::Deps;
 use shared::config::Config;
+use shared::wiring::production_deps;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "start-up failed"))?;
-    let deps = Deps::from_config(config).await?;
+    let deps = production_deps(config).await?;
     let deps = &deps;
-    run(service_fn(move |request| async move { Ok::<_, Error>(admin_pending::handle(deps, request).await) })).await
+    run(service_fn(move |request| async move { Ok::<_, Error>(admin_pending::handle_request(deps, request).await) }))
+        .await
 }

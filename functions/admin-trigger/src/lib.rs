@@ -1,22 +1,31 @@
 //! `POST /admin/content-production/heygen`: render a month of content with HeyGen.
+//! The handler translates HTTP into the use case and back; the rules live in
+//! `shared::app::trigger`.
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
+use shared::app::admin::require_admin;
+use shared::app::trigger::{TriggerReport, TriggerRequest, trigger_month};
 use shared::app::{ApiError, Deps};
-use shared::auth::require_admin;
+use shared::heygen::Heygen;
 use shared::http;
 use shared::secret::SecretSource;
 use shared::store::Store;
-use shared::trigger::{self, TriggerReport, TriggerRequest};
 use tracing::Instrument;
 
-/// Translates the HTTP request into a trigger and its outcome into a response.
-pub async fn handle<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: Request) -> Response<Body> {
+/// One API Gateway request in, its response out.
+pub async fn handle_request<S: Store, K: SecretSource, H: Heygen>(
+    deps: &Deps<S, K, H>,
+    request: Request,
+) -> Response<Body> {
     let span = tracing::info_span!("admin_trigger", request_id = %http::request_id(&request));
-    http::into_response(run(deps, &request).instrument(span).await)
+    http::into_response(trigger_from(deps, &request).instrument(span).await)
 }
 
-async fn run<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: &Request) -> Result<TriggerReport, ApiError> {
+async fn trigger_from<S: Store, K: SecretSource, H: Heygen>(
+    deps: &Deps<S, K, H>,
+    request: &Request,
+) -> Result<TriggerReport, ApiError> {
     // Bodies over 256 KiB are refused on every route, whatever the method.
     let raw = http::body_bytes(request)?;
     if request.method() != Method::POST {
@@ -29,5 +38,5 @@ async fn run<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: &Request) ->
         sub = %admin.sub, action = "trigger", month = %body.month, mode = %body.mode, dry_run = body.dry_run,
         "admin action"
     );
-    trigger::run(deps, &body, &http::invocation(request)).await
+    trigger_month(deps, &body, &http::invocation(request)).await
 }

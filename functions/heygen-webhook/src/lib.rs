@@ -1,18 +1,24 @@
 //! `POST /webhooks/heygen`: HeyGen's completion notice. `GET` and `OPTIONS`
-//! answer 200 (health checks, HeyGen's endpoint validation).
+//! answer 200 (health checks, HeyGen's endpoint validation). The handler
+//! translates HTTP into the use case and back; the rules live in
+//! `shared::app::webhook`.
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::app::webhook::{Handled, handle_notice};
 use shared::app::{ApiError, Deps};
+use shared::heygen::Heygen;
 use shared::http;
 use shared::secret::SecretSource;
 use shared::store::Store;
-use shared::webhook::{self, Handled};
 use tracing::Instrument;
 
-/// Translates HeyGen's request into a notice and the outcome into a response.
-pub async fn handle<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: Request) -> Response<Body> {
+/// One API Gateway request in, its response out.
+pub async fn handle_request<S: Store, K: SecretSource, H: Heygen>(
+    deps: &Deps<S, K, H>,
+    request: Request,
+) -> Response<Body> {
     let span = tracing::info_span!("heygen_webhook", request_id = %http::request_id(&request));
     async {
         // Bodies over 256 KiB are refused on every route, whatever the method.
@@ -21,7 +27,7 @@ pub async fn handle<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: Reque
         }
         match *request.method() {
             Method::GET | Method::OPTIONS => http::json(200, &json!({"ok": true})),
-            Method::POST => match notice(deps, &request).await {
+            Method::POST => match notice_from(deps, &request).await {
                 Ok(handled) => {
                     tracing::info!(outcome = ?handled, "webhook handled");
                     http::json(200, &json!({"received": true}))
@@ -35,7 +41,10 @@ pub async fn handle<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: Reque
     .await
 }
 
-async fn notice<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: &Request) -> Result<Handled, ApiError> {
+async fn notice_from<S: Store, K: SecretSource, H: Heygen>(
+    deps: &Deps<S, K, H>,
+    request: &Request,
+) -> Result<Handled, ApiError> {
     let body = http::body_bytes(request)?;
     let headers = request.headers();
     let signature = match headers.get("heygen-signature").or_else(|| headers.get("signature")) {
@@ -43,5 +52,5 @@ async fn notice<S: Store, K: SecretSource>(deps: &Deps<S, K>, request: &Request)
         // A header that is not text cannot match.
         Some(value) => Some(value.to_str().map_err(|_| ApiError::InvalidSignature)?),
     };
-    webhook::handle(deps, body, signature, &http::invocation(request)).await
+    handle_notice(deps, body, signature, &http::invocation(request)).await
 }

@@ -1,0 +1,72 @@
+//! What a use case runs with: the ports, the configuration and the time rules,
+//! built once per process (see `crate::wiring` for the production set).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::ApiError;
+use crate::config::Config;
+use crate::heygen::Heygen;
+use crate::secret::{SecretSource, SecretString};
+use crate::store::Store;
+
+/// Time rules for an invocation (contract section 7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// No new HeyGen work starts with less than this left before the deadline.
+    pub start_margin: Duration,
+    /// HeyGen calls end at least this long before the deadline, to answer in time.
+    pub response_margin: Duration,
+    /// The webhook's budget for confirming with HeyGen (HeyGen waits about 10 s).
+    pub webhook_confirm_budget: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            start_margin: Duration::from_secs(5),
+            response_margin: Duration::from_secs(2),
+            webhook_confirm_budget: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Everything a function needs: the store, the secret and HeyGen behind their
+/// ports, the configuration and the time rules.
+pub struct Deps<S, K, H> {
+    pub config: Config,
+    pub store: S,
+    pub secrets: K,
+    pub heygen: H,
+    pub timing: Timing,
+}
+
+impl<S: Store, K: SecretSource, H: Heygen> Deps<S, K, H> {
+    /// The HeyGen API key, read (or taken from the cache) now.
+    pub async fn api_key(&self) -> Result<SecretString, ApiError> {
+        let secret = self.secrets.heygen_secret().await?;
+        Ok(secret.api_key.clone())
+    }
+}
+
+/// One invocation as the application layer sees it.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// When the function must have answered.
+    pub deadline: Instant,
+    /// `requestContext.domainName`, for the default callback URL.
+    pub domain_name: Option<String>,
+}
+
+impl Invocation {
+    /// The last moment to start new HeyGen work.
+    pub fn start_until(&self, timing: &Timing) -> Instant {
+        self.deadline.checked_sub(timing.start_margin).unwrap_or(self.deadline)
+    }
+
+    /// The moment HeyGen calls must have ended by, to answer in time.
+    pub fn heygen_deadline(&self, timing: &Timing) -> Instant {
+        self.deadline.checked_sub(timing.response_margin).unwrap_or(self.deadline)
+    }
+}

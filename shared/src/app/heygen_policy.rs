@@ -1,0 +1,62 @@
+//! What the application makes of HeyGen's failures: the contract's code for each
+//! (section 2) and which of them stop a batch. The HTTP client only reports what
+//! happened; these are the use cases' decisions.
+
+use crate::heygen::HeygenError;
+
+/// The contract's error code for a HeyGen failure.
+pub fn contract_code(err: &HeygenError) -> &'static str {
+    match err {
+        HeygenError::Unauthorized { .. } | HeygenError::KeyNotSendable => "heygen_auth_failed",
+        HeygenError::InsufficientCredit { .. } => "heygen_insufficient_credit",
+        HeygenError::Rejected { .. } | HeygenError::NotFound => "heygen_rejected",
+        HeygenError::Script(problem) => problem.code(),
+        HeygenError::InProgress { .. }
+        | HeygenError::RequestTimeout { .. }
+        | HeygenError::RateLimited { .. }
+        | HeygenError::Server { .. }
+        | HeygenError::Network(_)
+        | HeygenError::Timeout
+        | HeygenError::Undecodable { .. }
+        | HeygenError::Deadline => "heygen_unavailable",
+    }
+}
+
+/// Whether a failure stops a trigger's batch (section 2): the key refused or
+/// unusable, no credit, or HeyGen unavailable after retries. A refusal of one
+/// item (its 4xx, its script) does not.
+pub fn stops_batch(err: &HeygenError) -> bool {
+    !matches!(err, HeygenError::Rejected { .. } | HeygenError::NotFound | HeygenError::Script(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ScriptProblem;
+
+    #[test]
+    fn only_per_item_refusals_let_a_batch_go_on() {
+        let rejected = HeygenError::Rejected { status: 400, code: "invalid_parameter".into(), message: "x".into() };
+        assert!(!stops_batch(&rejected));
+        assert!(!stops_batch(&HeygenError::NotFound));
+        assert!(!stops_batch(&HeygenError::Script(ScriptProblem::Missing)));
+        for stopping in [
+            HeygenError::Unauthorized { message: "x".into() },
+            HeygenError::KeyNotSendable,
+            HeygenError::InsufficientCredit { message: "x".into() },
+            HeygenError::RateLimited { retry_after: None },
+            HeygenError::Server { status: 502 },
+            HeygenError::Timeout,
+            HeygenError::Deadline,
+        ] {
+            assert!(stops_batch(&stopping), "{stopping:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_that_could_not_be_sent_is_reported_as_the_key_refused() {
+        assert_eq!(contract_code(&HeygenError::KeyNotSendable), "heygen_auth_failed");
+        assert_eq!(contract_code(&HeygenError::Script(ScriptProblem::Missing)), "script_missing");
+        assert_eq!(contract_code(&HeygenError::NotFound), "heygen_rejected");
+    }
+}

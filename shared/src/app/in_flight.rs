@@ -1,0 +1,173 @@
+//! `GET /admin/content-production/heygen`: the renders in flight (`requested`
+//! or `pending`), and with `?refresh=true` a reconciliation by polling HeyGen
+//! (section 2).
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::apply_status::{Applied, apply_status};
+use super::heygen_policy::contract_code;
+use super::{ApiError, Deps, Invocation};
+use crate::domain::{ContentItem, JobStatus};
+use crate::error_chain::ErrorChain;
+use crate::heygen::{Heygen, HeygenError};
+use crate::secret::SecretSource;
+use crate::store::{Store, StoreError};
+
+/// `refresh` from the query string: absent, `false` or `true`; anything else
+/// (a repeated parameter included) is 400 naming the field.
+pub fn parse_refresh(values: &[&str]) -> Result<bool, ApiError> {
+    match values {
+        [] | ["false"] => Ok(false),
+        ["true"] => Ok(true),
+        _ => Err(ApiError::invalid(Some("refresh"), "refresh must be true or false")),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InFlightEntry {
+    pub content_id: String,
+    pub video_id: Option<String>,
+    pub creator_id: Option<String>,
+    pub mode: String,
+    pub date: String,
+    pub status: String,
+    pub requested_at: Option<String>,
+}
+
+impl From<&ContentItem> for InFlightEntry {
+    fn from(item: &ContentItem) -> Self {
+        Self {
+            content_id: item.content_id.clone(),
+            video_id: item.heygen_video_id.clone(),
+            creator_id: item.assigned_creator_id.clone(),
+            mode: item.mode.clone(),
+            date: item.date.clone(),
+            status: item.heygen_status.clone().unwrap_or_default(),
+            requested_at: item.heygen_requested_at.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RefreshCounts {
+    pub completed: usize,
+    pub failed: usize,
+    pub still_pending: usize,
+    pub unchecked: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InFlightReport {
+    pub count: usize,
+    pub pending: Vec<InFlightEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refreshed: Option<RefreshCounts>,
+}
+
+/// Lists what is in flight, oldest request first; with `refresh`, asks HeyGen
+/// about each pending video first and applies its answers.
+pub async fn list_in_flight<S: Store, K: SecretSource, H: Heygen>(
+    deps: &Deps<S, K, H>,
+    refresh: bool,
+    invocation: &Invocation,
+) -> Result<InFlightReport, ApiError> {
+    let items = deps.store.list_pending().await?;
+    if !refresh {
+        return Ok(report(&items, None));
+    }
+    let api_key = deps.api_key().await?;
+    let start_until = invocation.start_until(&deps.timing);
+    let heygen_deadline = invocation.heygen_deadline(&deps.timing);
+    let mut counts = RefreshCounts::default();
+    let mut still = Vec::new();
+    let mut stopped = false;
+    for item in items {
+        let video_id = match (&item.heygen_video_id, item.job_status()) {
+            (Some(id), Ok(Some(JobStatus::Pending))) if !stopped && Instant::now() < start_until => id.clone(),
+            _ => {
+                // `requested` (no video id yet), the deadline, or HeyGen failing.
+                counts.unchecked += 1;
+                still.push(item);
+                continue;
+            }
+        };
+        let status = match deps.heygen.video_status(&api_key, &video_id, heygen_deadline).await {
+            Ok(status) => status,
+            Err(HeygenError::NotFound) => {
+                // Marking it failed would pay for a second video.
+                tracing::warn!(content_id = %item.content_id, video_id, "HeyGen does not know this video; left pending");
+                counts.still_pending += 1;
+                still.push(item);
+                continue;
+            }
+            Err(err) => {
+                tracing::error!(content_id = %item.content_id, video_id, code = contract_code(&err), error = %ErrorChain(&err), "refresh stopped: HeyGen failing");
+                stopped = true;
+                counts.unchecked += 1;
+                still.push(item);
+                continue;
+            }
+        };
+        match apply_status(&deps.store, &item, &video_id, &status).await {
+            Ok(Applied::Completed) => counts.completed += 1,
+            Ok(Applied::Failed) => counts.failed += 1,
+            Ok(Applied::StillPending) => {
+                counts.still_pending += 1;
+                still.push(item);
+            }
+            Err(StoreError::Conflict) => {
+                // Settled meanwhile (a webhook): count it as it now stands.
+                match deps.store.get_content(&item.content_id).await {
+                    Ok(Some(now)) if now.is_pending() => {
+                        counts.still_pending += 1;
+                        still.push(now);
+                    }
+                    Ok(Some(now)) if now.job_status() == Ok(Some(JobStatus::Failed)) => counts.failed += 1,
+                    Ok(_) => counts.completed += 1,
+                    Err(err) => {
+                        tracing::error!(error = %ErrorChain(&err), "refresh stopped: DynamoDB failing");
+                        stopped = true;
+                        counts.unchecked += 1;
+                        still.push(item);
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(content_id = %item.content_id, error = %ErrorChain(&err), "refresh stopped: DynamoDB failing");
+                stopped = true;
+                counts.unchecked += 1;
+                still.push(item);
+            }
+        }
+    }
+    tracing::info!(
+        completed = counts.completed,
+        failed = counts.failed,
+        still_pending = counts.still_pending,
+        unchecked = counts.unchecked,
+        "refresh finished"
+    );
+    Ok(report(&still, Some(counts)))
+}
+
+fn report(items: &[ContentItem], refreshed: Option<RefreshCounts>) -> InFlightReport {
+    let pending: Vec<InFlightEntry> = items.iter().map(InFlightEntry::from).collect();
+    InFlightReport { count: pending.len(), pending, refreshed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_is_true_false_or_absent() {
+        assert!(!parse_refresh(&[]).unwrap());
+        assert!(!parse_refresh(&["false"]).unwrap());
+        assert!(parse_refresh(&["true"]).unwrap());
+        for bad in [&["TRUE"][..], &["1"], &["yes"], &[""], &["true", "true"]] {
+            let err = parse_refresh(bad).unwrap_err();
+            assert_eq!(err.field(), Some("refresh"), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Content items: the platform's attributes and this service's, their job
+//! status, the eligibility rule, the processing order and the script's limits
+//! (contract section 3).
+
+use std::cmp::Ordering;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+
+/// Where a content item's HeyGen job stands (`heygen_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Claimed; HeyGen has not answered the create yet.
+    Requested,
+    /// HeyGen accepted the create; rendering.
+    Pending,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobStatus::Requested => "requested",
+            JobStatus::Pending => "pending",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Requested, Self::Pending, Self::Completed, Self::Failed].into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Pending iff `requested` or `pending`.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, JobStatus::Requested | JobStatus::Pending)
+    }
+}
+
+/// A content item: the platform's attributes and this service's (contract section 3).
+/// Attributes not named here are never read and never dropped: writes are updates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentItem {
+    pub content_id: String,
+    #[serde(default)]
+    pub date: String,
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_creator_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_video_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_claim_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_attempt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_video_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_video_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_requested_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_completed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_thumbnail_url: Option<String>,
+}
+
+/// How a trigger sees an item of an eligible creator, month and mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Classification {
+    /// Has a video: not counted at all.
+    HasVideo,
+    /// Pending, completed, a fresh claim, or a status this service did not write:
+    /// counted in `skipped_pending`, never claimed.
+    Busy,
+    /// May be claimed.
+    Eligible,
+}
+
+impl ContentItem {
+    /// A present but empty `creator_video_url` means "no video".
+    pub fn has_video(&self) -> bool {
+        self.creator_video_url.as_deref().is_some_and(|u| !u.is_empty())
+    }
+
+    /// The stored job status; `None` when absent. An unknown value is `Err`.
+    pub fn job_status(&self) -> Result<Option<JobStatus>, &str> {
+        match self.heygen_status.as_deref() {
+            None => Ok(None),
+            Some(s) => JobStatus::parse(s).map(Some).ok_or(s),
+        }
+    }
+
+    /// Pending iff `heygen_status` is `requested` or `pending`.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.job_status(), Ok(Some(s)) if s.is_pending())
+    }
+
+    /// The claim-time eligibility rule of section 3 (the creator, month and mode
+    /// having been matched already): no video, and `heygen_status` absent,
+    /// `failed`, or a `requested` claim older than `stale_after`.
+    pub fn classify(&self, now: Timestamp, stale_after: Duration) -> Classification {
+        if self.has_video() {
+            return Classification::HasVideo;
+        }
+        match self.job_status() {
+            Ok(None | Some(JobStatus::Failed)) => Classification::Eligible,
+            Ok(Some(JobStatus::Requested)) if self.claim_is_stale(now, stale_after) => Classification::Eligible,
+            // Pending, completed, a fresh claim, or a status we never write: never
+            // claim it (a second video costs money; a stuck item can be reconciled).
+            _ => Classification::Busy,
+        }
+    }
+
+    /// A `requested` claim is stale once `heygen_requested_at` is at least
+    /// `stale_after` old. A claim without a readable time counts as stale (every
+    /// claim this service writes has one), matching the store's condition.
+    pub fn claim_is_stale(&self, now: Timestamp, stale_after: Duration) -> bool {
+        match self.heygen_requested_at.as_deref().map(Timestamp::parse) {
+            Some(Ok(at)) => at <= now.minus(stale_after),
+            _ => true,
+        }
+    }
+
+    /// The attempt number the next claim uses in its idempotency key: the stored
+    /// one (releases and failures already advanced it where 6.1 says), else 1.
+    pub fn next_attempt(&self) -> u32 {
+        self.heygen_attempt.unwrap_or(1).max(1)
+    }
+
+    /// The script to render, or why it cannot be.
+    pub fn checked_script(&self) -> Result<&str, ScriptProblem> {
+        check_script(self.script.as_deref())
+    }
+
+    /// The key of the processing order: `(date, creator_id, content_id)`.
+    pub fn processing_key(&self) -> (&str, &str, &str) {
+        (&self.date, self.assigned_creator_id.as_deref().unwrap_or(""), &self.content_id)
+    }
+}
+
+/// Nearest dates first, then creator id, then content id.
+pub fn processing_order(a: &ContentItem, b: &ContentItem) -> Ordering {
+    a.processing_key().cmp(&b.processing_key())
+}
+
+/// HeyGen's limit on an avatar script, counted in Unicode scalar values.
+pub const MAX_SCRIPT_CHARS: usize = 5_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptProblem {
+    #[error("the item has no script")]
+    Missing,
+    #[error("the script is {chars} characters long; HeyGen accepts at most 5000")]
+    TooLong { chars: usize },
+}
+
+impl ScriptProblem {
+    /// The contract's per-item error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScriptProblem::Missing => "script_missing",
+            ScriptProblem::TooLong { .. } => "script_too_long",
+        }
+    }
+}
+
+/// An empty (or blank) script is missing; over 5,000 characters is too long.
+pub fn check_script(script: Option<&str>) -> Result<&str, ScriptProblem> {
+    let script = script.filter(|s| !s.trim().is_empty()).ok_or(ScriptProblem::Missing)?;
+    let chars = script.chars().count();
+    if chars > MAX_SCRIPT_CHARS {
+        return Err(ScriptProblem::TooLong { chars });
+    }
+    Ok(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn item(status: Option<&str>) -> ContentItem {
+        ContentItem {
+            content_id: "c-1".into(),
+            date: "2026-03-05".into(),
+            mode: "bible".into(),
+            script: Some("Hello".into()),
+            assigned_creator_id: Some("cr-1".into()),
+            heygen_status: status.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    const STALE: Duration = Duration::from_secs(600);
+
+    #[test]
+    fn eligibility_follows_the_job_status() {
+        let now = t("2026-03-01T12:00:00.000Z");
+        assert_eq!(item(None).classify(now, STALE), Classification::Eligible);
+        assert_eq!(item(Some("failed")).classify(now, STALE), Classification::Eligible);
+        assert_eq!(item(Some("pending")).classify(now, STALE), Classification::Busy);
+        assert_eq!(item(Some("completed")).classify(now, STALE), Classification::Busy);
+        assert_eq!(item(Some("weird")).classify(now, STALE), Classification::Busy);
+    }
+
+    #[test]
+    fn requested_claim_is_eligible_only_once_stale() {
+        let now = t("2026-03-01T12:00:00.000Z");
+        let mut fresh = item(Some("requested"));
+        fresh.heygen_requested_at = Some("2026-03-01T11:50:00.001Z".into());
+        assert_eq!(fresh.classify(now, STALE), Classification::Busy);
+        let mut stale = item(Some("requested"));
+        stale.heygen_requested_at = Some("2026-03-01T11:50:00.000Z".into());
+        assert_eq!(stale.classify(now, STALE), Classification::Eligible);
+        let mut timeless = item(Some("requested"));
+        timeless.heygen_requested_at = None;
+        assert_eq!(timeless.classify(now, STALE), Classification::Eligible);
+    }
+
+    #[test]
+    fn empty_video_url_means_no_video() {
+        let now = t("2026-03-01T12:00:00.000Z");
+        let mut i = item(None);
+        i.creator_video_url = Some(String::new());
+        assert!(!i.has_video());
+        assert_eq!(i.classify(now, STALE), Classification::Eligible);
+        i.creator_video_url = Some("https://v/1.mp4".into());
+        assert!(i.has_video());
+        assert_eq!(i.classify(now, STALE), Classification::HasVideo);
+        // A video wins over any job status.
+        i.heygen_status = Some("pending".into());
+        assert_eq!(i.classify(now, STALE), Classification::HasVideo);
+    }
+
+    #[test]
+    fn pending_means_requested_or_pending() {
+        assert!(item(Some("requested")).is_pending());
+        assert!(item(Some("pending")).is_pending());
+        assert!(!item(Some("completed")).is_pending());
+        assert!(!item(Some("failed")).is_pending());
+        assert!(!item(None).is_pending());
+    }
+
+    #[test]
+    fn processing_order_is_date_then_creator_then_content() {
+        let mk = |date: &str, cr: &str, id: &str| ContentItem {
+            content_id: id.into(),
+            date: date.into(),
+            assigned_creator_id: Some(cr.into()),
+            ..Default::default()
+        };
+        let mut items = [
+            mk("2026-03-02", "a", "c-1"),
+            mk("2026-03-01", "b", "c-0"),
+            mk("2026-03-01", "a", "c-9"),
+            mk("2026-03-01", "a", "c-2"),
+        ];
+        items.sort_by(processing_order);
+        let ids: Vec<_> = items.iter().map(|i| i.content_id.as_str()).collect();
+        assert_eq!(ids, ["c-2", "c-9", "c-0", "c-1"]);
+    }
+
+    #[test]
+    fn script_must_be_present_and_at_most_5000_scalar_values() {
+        assert_eq!(check_script(None), Err(ScriptProblem::Missing));
+        assert_eq!(check_script(Some("")), Err(ScriptProblem::Missing));
+        assert_eq!(check_script(Some("  \n")), Err(ScriptProblem::Missing));
+        let exact = "é".repeat(5_000); // 10,000 bytes, 5,000 scalar values
+        assert_eq!(check_script(Some(&exact)), Ok(exact.as_str()));
+        let over = "é".repeat(5_001);
+        assert_eq!(check_script(Some(&over)), Err(ScriptProblem::TooLong { chars: 5_001 }));
+        assert_eq!(ScriptProblem::Missing.code(), "script_missing");
+        assert_eq!(ScriptProblem::TooLong { chars: 1 }.code(), "script_too_long");
+    }
+
+    #[test]
+    fn the_next_attempt_is_the_stored_one_else_one() {
+        assert_eq!(item(None).next_attempt(), 1);
+        let mut i = item(Some("failed"));
+        i.heygen_attempt = Some(3);
+        assert_eq!(i.next_attempt(), 3);
+        i.heygen_attempt = Some(0);
+        assert_eq!(i.next_attempt(), 1);
+    }
+}

@@ -1,0 +1,26 @@
+//! The domain: modes, months, creators, content items and their job states,
+//! eligibility and processing order, timestamps and the settings' rules.
+//!
+//! Pure rules and values: no I/O, no AWS or HTTP type, nothing async. Every other
+//! layer may use it; it uses none of them.
+
+mod calendar;
+mod content;
+mod creator;
+mod job;
+mod settings;
+mod timestamp;
+
+pub use calendar::{Mode, ModeError, Month, MonthError};
+pub use content::{
+    Classification, ContentItem, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
+};
+pub use creator::Creator;
+pub use job::{Claim, Definiteness, Outcome, request_error_text};
+pub use settings::Settings;
+pub use timestamp::{Timestamp, TimestampError};
+
+/// The settings table's known keys (contract section 3).
+pub mod setting_keys {
+    pub use super::settings::{CALLBACK_URL, DEFAULT_VOICE_ID, KNOWN_KEYS, REQUESTS_PER_SECOND};
+}

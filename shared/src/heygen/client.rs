@@ -1,0 +1,180 @@
+//! The reqwest adapter of the HeyGen port: one HTTP client built once per
+//! process, retries under [`RetryPolicy`] that never run past the caller's
+//! deadline, answers read through `wire`.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use reqwest::{Method, Url};
+use tokio::time::Instant;
+
+use super::retry::parse_retry_after;
+use super::wire::{CreateBody, CreatedData, Envelope, StatusData, error_from};
+use super::{CreateVideo, CreatedVideo, Heygen, HeygenError, RenderState, RetryPolicy, VideoStatus, idempotency_key};
+use crate::domain::check_script;
+use crate::secret::SecretString;
+
+/// The HeyGen v3 API. Holds no secret: the key is passed to each call.
+#[derive(Clone, Debug)]
+pub struct HeygenClient {
+    http: reqwest::Client,
+    base: Url,
+    policy: RetryPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error("HeyGen API base URL is not a URL")]
+    BaseUrl,
+    #[error("the HTTP client cannot be built")]
+    Http(#[from] reqwest::Error),
+}
+
+impl HeygenClient {
+    pub fn new(base_url: &str, policy: RetryPolicy) -> Result<Self, ClientBuildError> {
+        let base: Url = base_url.trim_end_matches('/').parse().map_err(|_| ClientBuildError::BaseUrl)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .user_agent(concat!("heygen-pipeline/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, base, policy })
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    async fn with_retries<T: serde::de::DeserializeOwned>(
+        &self,
+        deadline: Instant,
+        operation: &'static str,
+        build: impl Fn(Duration) -> reqwest::RequestBuilder,
+        api_key: &SecretString,
+    ) -> Result<T, HeygenError> {
+        let mut key_header = HeaderValue::from_str(api_key.expose()).map_err(|_| HeygenError::KeyNotSendable)?;
+        key_header.set_sensitive(true);
+        let mut attempt = 1;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < self.policy.min_request_time {
+                return Err(HeygenError::Deadline);
+            }
+            let request = build(self.policy.request_timeout.min(left)).header("x-api-key", key_header.clone());
+            let err = match self.send_once(request).await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if !err.is_retryable() || attempt >= self.policy.max_attempts {
+                return Err(err);
+            }
+            let wait = self.policy.delay(attempt, err.retry_after());
+            let left = deadline.saturating_duration_since(Instant::now());
+            if wait + self.policy.min_request_time > left {
+                tracing::warn!(operation, attempt, error = %err, "no time left to retry HeyGen before the deadline");
+                return Err(err);
+            }
+            tracing::warn!(operation, attempt, wait_ms = wait.as_millis() as u64, error = %err, "retrying HeyGen");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, HeygenError> {
+        let transport = |e: reqwest::Error| if e.is_timeout() { HeygenError::Timeout } else { HeygenError::Network(e) };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let retry_after = parse_retry_after(response.headers());
+        let body = response.bytes().await.map_err(transport)?;
+        if status.is_success() {
+            return serde_json::from_slice::<Envelope<T>>(&body)
+                .map(|e| e.data)
+                .map_err(|_| HeygenError::Undecodable { status: status.as_u16() });
+        }
+        Err(error_from(status, retry_after, &body))
+    }
+}
+
+impl Heygen for HeygenClient {
+    /// `POST /v3/videos`. An empty or over-long script is refused before any
+    /// request. Retried on 408/409/429 (honouring `Retry-After`), 5xx, network
+    /// errors and timeouts, with the same idempotency key every time.
+    async fn create_video(
+        &self,
+        api_key: &SecretString,
+        video: &CreateVideo,
+        deadline: Instant,
+    ) -> Result<CreatedVideo, HeygenError> {
+        let script = check_script(Some(&video.script))?;
+        let body = CreateBody {
+            kind: "avatar",
+            avatar_id: &video.avatar_id,
+            script,
+            voice_id: video.voice_id.as_deref(),
+            aspect_ratio: "9:16",
+            resolution: "1080p",
+            title: video.title.as_deref().filter(|t| !t.is_empty()),
+            callback_url: &video.callback_url,
+            callback_id: &video.content_id,
+        };
+        let key = idempotency_key(&video.content_id, video.attempt);
+        let url = self.url(&["v3", "videos"]);
+        let data: CreatedData = self
+            .with_retries(
+                deadline,
+                "create",
+                |timeout| {
+                    self.http
+                        .request(Method::POST, url.clone())
+                        .header("Idempotency-Key", &key)
+                        .json(&body)
+                        .timeout(timeout)
+                },
+                api_key,
+            )
+            .await?;
+        let status = data.status.as_deref().map_or(RenderState::Pending, RenderState::normalise);
+        Ok(CreatedVideo { video_id: data.video_id, status })
+    }
+
+    /// `GET /v3/videos/{id}`. Retried on 408/409/429, 5xx, network errors and
+    /// timeouts; a 404 is [`HeygenError::NotFound`].
+    async fn video_status(
+        &self,
+        api_key: &SecretString,
+        video_id: &str,
+        deadline: Instant,
+    ) -> Result<VideoStatus, HeygenError> {
+        let url = self.url(&["v3", "videos", video_id]);
+        let data: StatusData = self
+            .with_retries(
+                deadline,
+                "status",
+                |timeout| self.http.request(Method::GET, url.clone()).timeout(timeout),
+                api_key,
+            )
+            .await?;
+        let state = match data.status.as_deref() {
+            Some(raw) => RenderState::normalise(raw),
+            None => {
+                tracing::warn!(video_id, "HeyGen status without a status field; treating it as processing");
+                RenderState::Processing
+            }
+        };
+        Ok(VideoStatus {
+            video_id: data.id.filter(|id| !id.is_empty()).unwrap_or_else(|| video_id.to_string()),
+            state,
+            video_url: data.video_url,
+            thumbnail_url: data.thumbnail_url,
+            duration: data.duration,
+            failure_code: data.failure_code,
+            failure_message: data.failure_message,
+        })
+    }
+}

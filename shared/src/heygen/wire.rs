@@ -1,0 +1,89 @@
+//! HeyGen v3's JSON on the wire: the create body (6.1), the `data` envelope of
+//! answers, the status fields the service reads (6.2) and the error body.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::HeygenError;
+
+/// The body of `POST /v3/videos` (6.1): portrait 1080x1920.
+#[derive(Serialize)]
+pub(super) struct CreateBody<'a> {
+    #[serde(rename = "type")]
+    pub(super) kind: &'static str,
+    pub(super) avatar_id: &'a str,
+    pub(super) script: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) voice_id: Option<&'a str>,
+    pub(super) aspect_ratio: &'static str,
+    pub(super) resolution: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) title: Option<&'a str>,
+    pub(super) callback_url: &'a str,
+    pub(super) callback_id: &'a str,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Envelope<T> {
+    pub(super) data: T,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreatedData {
+    pub(super) video_id: String,
+    #[serde(default)]
+    pub(super) status: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusData {
+    #[serde(default)]
+    pub(super) id: Option<String>,
+    #[serde(default)]
+    pub(super) status: Option<String>,
+    #[serde(default)]
+    pub(super) video_url: Option<String>,
+    #[serde(default)]
+    pub(super) thumbnail_url: Option<String>,
+    #[serde(default)]
+    pub(super) duration: Option<f64>,
+    #[serde(default)]
+    pub(super) failure_code: Option<String>,
+    #[serde(default)]
+    pub(super) failure_message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// HeyGen's error answer as a typed failure: `{"error": {"code", "message"}}` when
+/// it can be read, the HTTP status in any case.
+pub(super) fn error_from(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> HeygenError {
+    let parsed = serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error);
+    let code = parsed.as_ref().and_then(|e| e.code.clone()).unwrap_or_else(|| format!("http_{}", status.as_u16()));
+    let message =
+        parsed.and_then(|e| e.message).unwrap_or_else(|| status.canonical_reason().unwrap_or("no message").to_string());
+    match status.as_u16() {
+        401 => HeygenError::Unauthorized { message },
+        402 => HeygenError::InsufficientCredit { message },
+        404 => HeygenError::NotFound,
+        408 => HeygenError::RequestTimeout { retry_after },
+        409 => HeygenError::InProgress { retry_after },
+        429 => HeygenError::RateLimited { retry_after },
+        400..=499 => HeygenError::Rejected { status: status.as_u16(), code, message },
+        500..=599 => HeygenError::Server { status: status.as_u16() },
+        other => HeygenError::Undecodable { status: other },
+    }
+}

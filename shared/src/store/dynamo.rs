@@ -1,0 +1,330 @@
+//! The DynamoDB adapter of the [`Store`] port.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+
+use super::codec::{decode, key_of, n, s, unavailable, update_error};
+use super::pages::all_pages;
+use super::{PENDING_KEY_VALUE, Store, StoreError, index};
+use crate::config::TableNames;
+use crate::domain::setting_keys::KNOWN_KEYS;
+use crate::domain::{
+    Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, Settings, Timestamp,
+};
+
+/// The DynamoDB adapter.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    tables: TableNames,
+}
+
+/// Unprocessed batch keys are retried this many times before giving up.
+const BATCH_GET_TRIES: u32 = 5;
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: TableNames) -> Self {
+        Self { client, tables }
+    }
+
+    async fn get_item(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        out.item.map(|item| decode(content_id, item)).transpose()
+    }
+}
+
+impl Store for DynamoStore {
+    async fn settings(&self) -> Result<Settings, StoreError> {
+        let keys = KNOWN_KEYS.iter().map(|k| HashMap::from([("key".to_string(), s(*k))])).collect();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| unavailable("BatchGetItem", e))?;
+        let mut values = HashMap::new();
+        for attempt in 1..=BATCH_GET_TRIES {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.tables.settings, request)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", e))?;
+            for item in out.responses.unwrap_or_default().remove(&self.tables.settings).unwrap_or_default() {
+                match (item.get("key"), item.get("value")) {
+                    (Some(AttributeValue::S(k)), Some(AttributeValue::S(v))) => {
+                        values.insert(k.clone(), v.clone());
+                    }
+                    _ => tracing::warn!(key = %key_of(&item, "key"), "setting without a string value ignored"),
+                }
+            }
+            match out.unprocessed_keys.unwrap_or_default().remove(&self.tables.settings) {
+                Some(rest) if !rest.keys.is_empty() => {
+                    request = rest;
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                _ => return Ok(Settings::from_values(&values)),
+            }
+        }
+        Err(unavailable("BatchGetItem", std::io::Error::other("settings keys left unprocessed after retries")))
+    }
+
+    async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
+        // The creators table is small and written by the platform: a filtered scan,
+        // then the full rule (non-empty avatar for the mode) in Rust.
+        let client = &self.client;
+        let mut creators: Vec<Creator> = all_pages("creator_id", |start| async move {
+            let out = client
+                .scan()
+                .table_name(&self.tables.creators)
+                .filter_expression("is_ai = :true AND active = :true")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Scan", e))?;
+            Ok((out.items, out.last_evaluated_key))
+        })
+        .await?;
+        creators.retain(|c| c.is_eligible_for(mode));
+        creators.sort_by(|a, b| a.creator_id.cmp(&b.creator_id));
+        Ok(creators)
+    }
+
+    async fn content_for(&self, creator_id: &str, month: Month, mode: Mode) -> Result<Vec<ContentItem>, StoreError> {
+        let client = &self.client;
+        let prefix = month.date_prefix();
+        let mut items: Vec<ContentItem> = all_pages("content_id", |start| {
+            let prefix = prefix.clone();
+            async move {
+                let out = client
+                    .query()
+                    .table_name(&self.tables.content)
+                    .index_name(index::CONTENT_BY_CREATOR_DATE)
+                    .key_condition_expression("assigned_creator_id = :creator AND begins_with(#date, :month)")
+                    .filter_expression("#mode = :mode")
+                    .expression_attribute_names("#date", "date")
+                    .expression_attribute_names("#mode", "mode")
+                    .expression_attribute_values(":creator", s(creator_id))
+                    .expression_attribute_values(":month", s(prefix))
+                    .expression_attribute_values(":mode", s(mode.as_str()))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("Query", e))?;
+                Ok((out.items, out.last_evaluated_key))
+            }
+        })
+        .await?;
+        items.retain(|i| month.contains_date(&i.date));
+        Ok(items)
+    }
+
+    async fn get_content(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
+        self.get_item(content_id).await
+    }
+
+    async fn find_by_video_id(&self, video_id: &str) -> Result<Option<ContentItem>, StoreError> {
+        // The index is keys-only and eventually consistent: confirm on the item.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.content)
+            .index_name(index::CONTENT_BY_VIDEO_ID)
+            .key_condition_expression("heygen_video_id = :vid")
+            .expression_attribute_values(":vid", s(video_id))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        for key in out.items.unwrap_or_default() {
+            let content_id = key_of(&key, "content_id");
+            if let Some(item) = self.get_item(&content_id).await?
+                && item.heygen_video_id.as_deref() == Some(video_id)
+            {
+                return Ok(Some(item));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn claim(&self, item: &ContentItem, now: Timestamp, stale_after: Duration) -> Result<Claim, StoreError> {
+        if item.classify(now, stale_after) != Classification::Eligible {
+            return Err(StoreError::Conflict);
+        }
+        let claim = Claim {
+            content_id: item.content_id.clone(),
+            claim_id: uuid::Uuid::new_v4().to_string(),
+            attempt: item.next_attempt(),
+        };
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(&item.content_id))
+            .update_expression(
+                "SET heygen_status = :requested, heygen_claim_id = :claim, heygen_attempt = :attempt, \
+                 heygen_requested_at = :now, heygen_pending = :pending_key \
+                 REMOVE heygen_video_id, heygen_video_url, heygen_thumbnail_url, heygen_error, heygen_completed_at",
+            )
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":claim", s(&claim.claim_id))
+            .expression_attribute_values(":attempt", n(claim.attempt))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":pending_key", s(PENDING_KEY_VALUE))
+            .expression_attribute_values(":empty", s(""))
+            .expression_attribute_values(":stale_before", s(now.minus(stale_after).to_string()));
+        // Eligible now (section 3), and unchanged since it was read: a claim, a
+        // release or a failure in between changes one of these and loses us the race.
+        let mut condition = vec![
+            "attribute_exists(content_id)".to_string(),
+            "(attribute_not_exists(creator_video_url) OR creator_video_url = :empty)".to_string(),
+            "(attribute_not_exists(heygen_status) OR heygen_status = :failed OR (heygen_status = :requested AND \
+             (attribute_not_exists(heygen_requested_at) OR heygen_requested_at <= :stale_before)))"
+                .to_string(),
+        ];
+        let seen: [(&str, &str, Option<AttributeValue>); 3] = [
+            ("heygen_status", ":seen_status", item.heygen_status.as_deref().map(s)),
+            ("heygen_claim_id", ":seen_claim", item.heygen_claim_id.as_deref().map(s)),
+            ("heygen_attempt", ":seen_attempt", item.heygen_attempt.map(n)),
+        ];
+        for (attr, placeholder, value) in seen {
+            match value {
+                Some(v) => {
+                    condition.push(format!("{attr} = {placeholder}"));
+                    req = req.expression_attribute_values(placeholder, v);
+                }
+                None => condition.push(format!("attribute_not_exists({attr})")),
+            }
+        }
+        req.condition_expression(condition.join(" AND "))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (claim)", e))?;
+        Ok(claim)
+    }
+
+    async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(&claim.content_id))
+            .update_expression("SET heygen_video_id = :vid, heygen_status = :pending")
+            .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
+            .expression_attribute_values(":vid", s(video_id))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .expression_attribute_values(":claim", s(&claim.claim_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (record video)", e))?;
+        Ok(())
+    }
+
+    async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(&claim.content_id))
+            .update_expression(
+                "SET heygen_status = :failed, heygen_error = :error, heygen_attempt = :attempt REMOVE heygen_pending",
+            )
+            .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":error", s(error))
+            .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+            .expression_attribute_values(":claim", s(&claim.claim_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (release)", e))?;
+        Ok(())
+    }
+
+    async fn apply_outcome(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        outcome: &Outcome,
+        now: Timestamp,
+        attach_video: bool,
+    ) -> Result<(), StoreError> {
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
+            .expression_attribute_values(":vid", s(video_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()));
+        let req = match outcome {
+            Outcome::Completed { video_url, thumbnail_url } => {
+                let mut set =
+                    vec!["heygen_status = :completed", "heygen_video_url = :url", "heygen_completed_at = :now"];
+                let mut req = req
+                    .expression_attribute_values(":completed", s(JobStatus::Completed.as_str()))
+                    .expression_attribute_values(":url", s(video_url))
+                    .expression_attribute_values(":now", s(now.to_string()));
+                if let Some(thumb) = thumbnail_url {
+                    set.push("heygen_thumbnail_url = :thumb");
+                    req = req.expression_attribute_values(":thumb", s(thumb));
+                }
+                if attach_video {
+                    set.extend(["creator_video_url = :url", "#status = :submitted"]);
+                    req = req
+                        .expression_attribute_names("#status", "status")
+                        .expression_attribute_values(":submitted", s("submitted"));
+                }
+                req.update_expression(format!("SET {} REMOVE heygen_pending, heygen_error", set.join(", ")))
+            }
+            Outcome::Failed { message } => req
+                .update_expression(
+                    "SET heygen_status = :failed, heygen_error = :error, \
+                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one REMOVE heygen_pending",
+                )
+                .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+                .expression_attribute_values(":error", s(message))
+                .expression_attribute_values(":one", n(1)),
+        };
+        req.send().await.map_err(|e| update_error("UpdateItem (apply outcome)", e))?;
+        Ok(())
+    }
+
+    async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
+        let client = &self.client;
+        let mut items: Vec<ContentItem> = all_pages("content_id", |start| async move {
+            let out = client
+                .query()
+                .table_name(&self.tables.content)
+                .index_name(index::CONTENT_PENDING)
+                .key_condition_expression("heygen_pending = :p")
+                .expression_attribute_values(":p", s(PENDING_KEY_VALUE))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            Ok((out.items, out.last_evaluated_key))
+        })
+        .await?;
+        // The index is eventually consistent: keep what the items themselves say.
+        items.retain(ContentItem::is_pending);
+        items.sort_by(|a, b| {
+            (a.heygen_requested_at.as_deref(), a.content_id.as_str())
+                .cmp(&(b.heygen_requested_at.as_deref(), b.content_id.as_str()))
+        });
+        Ok(items)
+    }
+}

@@ -1,0 +1,117 @@
+//! The store (contract section 3) behind a port: the [`Store`] trait the use
+//! cases call, and its DynamoDB adapter with the attribute codec and pagination.
+//!
+//! Every write is an `UpdateItem` (attributes the service does not know survive)
+//! and every write that could race is conditional; a failed condition is
+//! [`StoreError::Conflict`], DynamoDB failing is [`StoreError::Unavailable`].
+//! May use `domain`; knows nothing of HeyGen, the secret or HTTP.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, Settings, Timestamp};
+
+mod codec;
+mod dynamo;
+mod pages;
+
+pub use dynamo::DynamoStore;
+
+/// Index names, declared in `template.yaml` and compiled in here.
+pub mod index {
+    /// Content by `assigned_creator_id` (hash) and `date` (range).
+    pub const CONTENT_BY_CREATOR_DATE: &str = "by_creator_date";
+    /// Content by `heygen_video_id` (hash), keys only.
+    pub const CONTENT_BY_VIDEO_ID: &str = "by_video_id";
+    /// Sparse: pending content only, by `heygen_pending` (hash, one value) and
+    /// `heygen_requested_at` (range).
+    pub const CONTENT_PENDING: &str = "pending_by_requested_at";
+}
+
+/// The service's own attribute that puts an item in the sparse pending index: set
+/// (to [`PENDING_KEY_VALUE`]) while the item is pending, removed when it is not.
+pub const PENDING_KEY_ATTR: &str = "heygen_pending";
+pub const PENDING_KEY_VALUE: &str = "pending";
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write's condition did not hold: someone else changed the item first.
+    #[error("the item changed concurrently; nothing was written")]
+    Conflict,
+    /// DynamoDB failed after the SDK's retries; nothing was written by this call.
+    #[error("DynamoDB {operation} failed")]
+    Unavailable {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// A stored item does not have the contract's shape.
+    #[error("stored item {key} cannot be read")]
+    Corrupt {
+        key: String,
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// The port every function uses.
+pub trait Store: Send + Sync {
+    /// All known settings, in one request, with the section 3 fallbacks.
+    fn settings(&self) -> impl Future<Output = Result<Settings, StoreError>> + Send;
+
+    /// The active AI creators with a non-empty avatar for `mode`.
+    fn eligible_creators(&self, mode: Mode) -> impl Future<Output = Result<Vec<Creator>, StoreError>> + Send;
+
+    /// All content assigned to `creator_id` dated in `month` with `mode`.
+    fn content_for(
+        &self,
+        creator_id: &str,
+        month: Month,
+        mode: Mode,
+    ) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+
+    fn get_content(&self, content_id: &str) -> impl Future<Output = Result<Option<ContentItem>, StoreError>> + Send;
+
+    /// The item whose current `heygen_video_id` is `video_id`.
+    fn find_by_video_id(&self, video_id: &str) -> impl Future<Output = Result<Option<ContentItem>, StoreError>> + Send;
+
+    /// Claims `item` as read: conditional on it still being eligible and unchanged
+    /// since it was read. Writes `requested`, a fresh claim id, the attempt number
+    /// and the request time.
+    fn claim(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records HeyGen's video id for a claim: conditional on the claim still being
+    /// this one and `requested`. The item becomes `pending`.
+    fn record_video(&self, claim: &Claim, video_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Releases a claim after a refused request: `failed` with `error`, the attempt
+    /// number advanced when the answer was definite (6.1).
+    fn release(
+        &self,
+        claim: &Claim,
+        error: &str,
+        definiteness: Definiteness,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Applies HeyGen's final answer about `video_id`: conditional on the item's
+    /// `heygen_video_id` being that video and the item still pending. With
+    /// `attach_video`, a completion also sets `creator_video_url` and `status`.
+    fn apply_outcome(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        outcome: &Outcome,
+        now: Timestamp,
+        attach_video: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every pending item, oldest `heygen_requested_at` first, ties by content id.
+    fn list_pending(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+}

@@ -1,0 +1,142 @@
+//! A store that fails chosen operations as DynamoDB failing would
+//! (`StoreError::Unavailable`, nothing written), around any other store: the
+//! moto-backed adapter or the in-memory one.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, Settings, Timestamp};
+use crate::store::{Store, StoreError};
+
+/// The store's operations, as a fault names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreOp {
+    Settings,
+    EligibleCreators,
+    ContentFor,
+    GetContent,
+    FindByVideoId,
+    Claim,
+    RecordVideo,
+    Release,
+    ApplyOutcome,
+    ListPending,
+}
+
+#[derive(Clone, Debug)]
+enum Fault {
+    /// Every call of the operation after this many successful ones fails.
+    After(StoreOp, usize),
+    /// Every call of the operation about this content id fails.
+    For(StoreOp, String),
+}
+
+/// `inner`, with faults. Calls are counted per operation.
+pub struct Faulty<S> {
+    pub inner: S,
+    faults: Vec<Fault>,
+    calls: Mutex<HashMap<StoreOp, usize>>,
+}
+
+impl<S: Store> Faulty<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner, faults: Vec::new(), calls: Mutex::new(HashMap::new()) }
+    }
+
+    /// `op` fails once it has succeeded `after` times.
+    pub fn fail_after(mut self, op: StoreOp, after: usize) -> Self {
+        self.faults.push(Fault::After(op, after));
+        self
+    }
+
+    /// `op` fails whenever it is about `content_id`.
+    pub fn fail_for(mut self, op: StoreOp, content_id: &str) -> Self {
+        self.faults.push(Fault::For(op, content_id.to_string()));
+        self
+    }
+
+    /// How many times `op` was called, failed calls included.
+    pub fn calls(&self, op: StoreOp) -> usize {
+        self.calls.lock().unwrap().get(&op).copied().unwrap_or(0)
+    }
+
+    fn check(&self, op: StoreOp, content_id: Option<&str>) -> Result<(), StoreError> {
+        let earlier = {
+            let mut calls = self.calls.lock().unwrap();
+            let n = calls.entry(op).or_insert(0);
+            *n += 1;
+            *n - 1
+        };
+        let fails = self.faults.iter().any(|fault| match fault {
+            Fault::After(o, after) => *o == op && earlier >= *after,
+            Fault::For(o, id) => *o == op && content_id == Some(id.as_str()),
+        });
+        if fails {
+            return Err(StoreError::Unavailable {
+                operation: "injected",
+                source: Box::new(std::io::Error::other(format!("injected DynamoDB failure of {op:?}"))),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<S: Store> Store for Faulty<S> {
+    async fn settings(&self) -> Result<Settings, StoreError> {
+        self.check(StoreOp::Settings, None)?;
+        self.inner.settings().await
+    }
+
+    async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
+        self.check(StoreOp::EligibleCreators, None)?;
+        self.inner.eligible_creators(mode).await
+    }
+
+    async fn content_for(&self, creator_id: &str, month: Month, mode: Mode) -> Result<Vec<ContentItem>, StoreError> {
+        self.check(StoreOp::ContentFor, None)?;
+        self.inner.content_for(creator_id, month, mode).await
+    }
+
+    async fn get_content(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
+        self.check(StoreOp::GetContent, Some(content_id))?;
+        self.inner.get_content(content_id).await
+    }
+
+    async fn find_by_video_id(&self, video_id: &str) -> Result<Option<ContentItem>, StoreError> {
+        self.check(StoreOp::FindByVideoId, None)?;
+        self.inner.find_by_video_id(video_id).await
+    }
+
+    async fn claim(&self, item: &ContentItem, now: Timestamp, stale_after: Duration) -> Result<Claim, StoreError> {
+        self.check(StoreOp::Claim, Some(&item.content_id))?;
+        self.inner.claim(item, now, stale_after).await
+    }
+
+    async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+        self.check(StoreOp::RecordVideo, Some(&claim.content_id))?;
+        self.inner.record_video(claim, video_id).await
+    }
+
+    async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
+        self.check(StoreOp::Release, Some(&claim.content_id))?;
+        self.inner.release(claim, error, definiteness).await
+    }
+
+    async fn apply_outcome(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        outcome: &Outcome,
+        now: Timestamp,
+        attach_video: bool,
+    ) -> Result<(), StoreError> {
+        self.check(StoreOp::ApplyOutcome, Some(content_id))?;
+        self.inner.apply_outcome(content_id, video_id, outcome, now, attach_video).await
+    }
+
+    async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
+        self.check(StoreOp::ListPending, None)?;
+        self.inner.list_pending().await
+    }
+}

@@ -1,0 +1,166 @@
+//! A scripted HeyGen: answers each create as planned for its item, and remembers
+//! the first answer it really gave under each idempotency key, replaying it for
+//! a repeated key as HeyGen does for 24 hours.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use tokio::time::Instant;
+
+use crate::domain::ScriptProblem;
+use crate::heygen::{CreateVideo, CreatedVideo, Heygen, HeygenError, RenderState, VideoStatus, idempotency_key};
+use crate::secret::SecretString;
+
+/// How HeyGen answers one create, after the client's retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FakeAnswer {
+    /// A new video (or, for a repeated key, the first answer again).
+    Accept,
+    /// 400 `invalid_parameter`: this item refused.
+    Rejected,
+    /// 401.
+    Unauthorized,
+    /// 402.
+    InsufficientCredit,
+    /// 429 after every retry; nothing was created.
+    RateLimited,
+    /// 5xx after every retry; nothing was created.
+    Server,
+    /// 5xx after every retry, but HeyGen had created the video: a repeat of the
+    /// key gets it.
+    ServerAfterCreating,
+    /// No answer in time; nothing was created.
+    Timeout,
+}
+
+#[derive(Clone, Debug)]
+enum Given {
+    Video(String),
+    Refused(FakeAnswer),
+}
+
+#[derive(Default)]
+struct State {
+    plans: HashMap<String, VecDeque<FakeAnswer>>,
+    given: HashMap<String, Given>,
+    creates: Vec<(String, String)>,
+    videos: Vec<(String, String)>,
+    statuses: HashMap<String, VideoStatus>,
+}
+
+/// The fake. Without a plan for an item, every create is accepted.
+#[derive(Default)]
+pub struct FakeHeygen {
+    state: Mutex<State>,
+}
+
+fn error_for(answer: FakeAnswer) -> HeygenError {
+    match answer {
+        FakeAnswer::Accept => unreachable!("an accepted create is not an error"),
+        FakeAnswer::Rejected => HeygenError::Rejected {
+            status: 400,
+            code: "invalid_parameter".into(),
+            message: "the fake refused this item".into(),
+        },
+        FakeAnswer::Unauthorized => HeygenError::Unauthorized { message: "invalid api key".into() },
+        FakeAnswer::InsufficientCredit => HeygenError::InsufficientCredit { message: "no credit".into() },
+        FakeAnswer::RateLimited => HeygenError::RateLimited { retry_after: None },
+        FakeAnswer::Server | FakeAnswer::ServerAfterCreating => HeygenError::Server { status: 503 },
+        FakeAnswer::Timeout => HeygenError::Timeout,
+    }
+}
+
+impl FakeHeygen {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The answers to the next creates of `content_id`, in order; then `Accept`.
+    pub fn plan(&self, content_id: &str, answers: impl IntoIterator<Item = FakeAnswer>) {
+        self.state.lock().unwrap().plans.entry(content_id.to_string()).or_default().extend(answers);
+    }
+
+    /// Every create received: `(content_id, idempotency key)`, in order.
+    pub fn creates(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().creates.clone()
+    }
+
+    /// Every video HeyGen made (and would bill): `(content_id, video_id)`.
+    pub fn videos(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().videos.clone()
+    }
+
+    /// What the status call answers for `video_id` from now on.
+    pub fn set_status(&self, status: VideoStatus) {
+        self.state.lock().unwrap().statuses.insert(status.video_id.clone(), status);
+    }
+}
+
+impl Heygen for FakeHeygen {
+    async fn create_video(
+        &self,
+        _api_key: &SecretString,
+        video: &CreateVideo,
+        deadline: Instant,
+    ) -> Result<CreatedVideo, HeygenError> {
+        if video.script.trim().is_empty() {
+            return Err(ScriptProblem::Missing.into());
+        }
+        if Instant::now() >= deadline {
+            return Err(HeygenError::Deadline);
+        }
+        let key = idempotency_key(&video.content_id, video.attempt);
+        let mut state = self.state.lock().unwrap();
+        state.creates.push((video.content_id.clone(), key.clone()));
+        let answer = match state.given.get(&key) {
+            Some(Given::Video(video_id)) => {
+                return Ok(CreatedVideo { video_id: video_id.clone(), status: RenderState::Pending });
+            }
+            Some(Given::Refused(answer)) => return Err(error_for(*answer)),
+            None => state.plans.get_mut(&video.content_id).and_then(VecDeque::pop_front).unwrap_or(FakeAnswer::Accept),
+        };
+        match answer {
+            FakeAnswer::Accept | FakeAnswer::ServerAfterCreating => {
+                let video_id = format!("fake-{}-{}", video.content_id, state.videos.len() + 1);
+                state.given.insert(key, Given::Video(video_id.clone()));
+                state.videos.push((video.content_id.clone(), video_id.clone()));
+                if answer == FakeAnswer::ServerAfterCreating {
+                    return Err(error_for(answer));
+                }
+                Ok(CreatedVideo { video_id, status: RenderState::Pending })
+            }
+            FakeAnswer::Rejected | FakeAnswer::Unauthorized | FakeAnswer::InsufficientCredit => {
+                state.given.insert(key, Given::Refused(answer));
+                Err(error_for(answer))
+            }
+            FakeAnswer::RateLimited | FakeAnswer::Server | FakeAnswer::Timeout => Err(error_for(answer)),
+        }
+    }
+
+    async fn video_status(
+        &self,
+        _api_key: &SecretString,
+        video_id: &str,
+        deadline: Instant,
+    ) -> Result<VideoStatus, HeygenError> {
+        if Instant::now() >= deadline {
+            return Err(HeygenError::Deadline);
+        }
+        let state = self.state.lock().unwrap();
+        if let Some(status) = state.statuses.get(video_id) {
+            return Ok(status.clone());
+        }
+        if state.videos.iter().any(|(_, v)| v == video_id) {
+            return Ok(VideoStatus {
+                video_id: video_id.to_string(),
+                state: RenderState::Processing,
+                video_url: None,
+                thumbnail_url: None,
+                duration: None,
+                failure_code: None,
+                failure_message: None,
+            });
+        }
+        Err(HeygenError::NotFound)
+    }
+}

@@ -1,0 +1,37 @@
+//! Fakes of the three ports, for tests only (feature `testkit`): an in-memory
+//! [`MemoryStore`] with the DynamoDB adapter's conditions, a [`Faulty`] wrapper
+//! that makes any store fail chosen operations as DynamoDB would, a scripted
+//! [`FakeHeygen`] that replays an idempotency key's first answer as HeyGen does,
+//! and a [`StaticSecret`].
+//!
+//! The moto and wiremock tests prove the real semantics these imitate; the fakes
+//! make the use cases cheap to drive through thousands of generated cases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod faulty;
+mod heygen;
+mod memory;
+
+pub use faulty::{Faulty, StoreOp};
+pub use heygen::{FakeAnswer, FakeHeygen};
+pub use memory::MemoryStore;
+
+use std::sync::Arc;
+
+use crate::secret::{HeygenSecret, NotConfigured, SecretError, SecretSource, SecretString};
+
+/// A secret fixed at construction; `None` answers "no secret".
+#[derive(Clone, Debug)]
+pub struct StaticSecret(pub Option<Arc<HeygenSecret>>);
+
+impl StaticSecret {
+    pub fn with_key(api_key: &str) -> Self {
+        Self(Some(Arc::new(HeygenSecret { api_key: SecretString::new(api_key), webhook_secret: None })))
+    }
+}
+
+impl SecretSource for StaticSecret {
+    async fn heygen_secret(&self) -> Result<Arc<HeygenSecret>, SecretError> {
+        self.0.clone().ok_or(SecretError::NotConfigured(NotConfigured::NoSecret))
+    }
+}

@@ -1,0 +1,42 @@
+//! The production wiring, in one place: from the configuration to the real
+//! clients (DynamoDB, Secrets Manager, HeyGen over HTTPS), built once per process.
+
+use crate::app::{Deps, Timing};
+use crate::config::Config;
+use crate::heygen::{ClientBuildError, HeygenClient, RetryPolicy};
+use crate::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
+use crate::store::DynamoStore;
+
+/// The ports as Lambda runs them.
+pub type ProductionDeps = Deps<DynamoStore, SecretsManagerSource, HeygenClient>;
+
+/// Loads the AWS SDK configuration the standard way (environment, profile, role),
+/// so that `AWS_ENDPOINT_URL` points every client at a local emulator.
+///
+/// With timeouts: a hung DynamoDB or Secrets Manager call becomes a typed
+/// "unavailable" answer well inside API Gateway's 30 s, after the SDK's retries.
+pub async fn load_aws_config() -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(3))
+        .operation_timeout(std::time::Duration::from_secs(8))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+}
+
+/// The production dependencies: AWS clients from the standard configuration
+/// (`AWS_ENDPOINT_URL` included) and the HeyGen client with the default retries.
+pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBuildError> {
+    let aws = load_aws_config().await;
+    Ok(Deps {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.tables.clone()),
+        secrets: SecretsManagerSource::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            config.heygen_secret_id.clone(),
+            DEFAULT_SECRET_TTL,
+        ),
+        heygen: HeygenClient::new(&config.heygen_api_base_url, RetryPolicy::default())?,
+        config,
+        timing: Timing::default(),
+    })
+}

@@ -1,0 +1,413 @@
+//! The HeyGen v3 client against wiremock: what is sent, how answers map, retries.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::app::heygen_policy::{contract_code, stops_batch};
+use shared::domain::{Definiteness, Outcome, ScriptProblem};
+use shared::heygen::{CreateVideo, Heygen, HeygenClient, HeygenError, RenderState, RetryPolicy};
+use shared::secret::SecretString;
+use tests::stack::fast_policy;
+use tokio::time::Instant;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const KEY: &str = "sk-test-123";
+
+fn client(server: &MockServer, policy: RetryPolicy) -> HeygenClient {
+    HeygenClient::new(&server.uri(), policy).unwrap()
+}
+
+fn key() -> SecretString {
+    SecretString::new(KEY)
+}
+
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(30)
+}
+
+fn video() -> CreateVideo {
+    CreateVideo {
+        content_id: "c-1".into(),
+        attempt: 2,
+        avatar_id: "av-1".into(),
+        script: "Blessed are the peacemakers.".into(),
+        voice_id: Some("vo-1".into()),
+        title: Some("Day 1".into()),
+        callback_url: "https://api.example/webhooks/heygen".into(),
+    }
+}
+
+fn created(video_id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"data": {"video_id": video_id, "status": "waiting"}}))
+}
+
+fn error(status: u16, code: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"error": {"code": code, "message": format!("{code} happened")}}))
+}
+
+fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+fn header<'a>(request: &'a Request, name: &str) -> &'a str {
+    request.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("<absent>")
+}
+
+#[tokio::test]
+async fn create_sends_the_exact_body_and_headers() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/v3/videos")).respond_with(created("v-1")).mount(&server).await;
+
+    let out = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap();
+    assert_eq!(out.video_id, "v-1");
+    assert_eq!(out.status, RenderState::Pending);
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(header(r, "x-api-key"), KEY);
+    assert_eq!(header(r, "idempotency-key"), "c-1:2");
+    assert_eq!(header(r, "content-type"), "application/json");
+    assert_eq!(
+        body(r),
+        json!({
+            "type": "avatar",
+            "avatar_id": "av-1",
+            "script": "Blessed are the peacemakers.",
+            "voice_id": "vo-1",
+            "aspect_ratio": "9:16",
+            "resolution": "1080p",
+            "title": "Day 1",
+            "callback_url": "https://api.example/webhooks/heygen",
+            "callback_id": "c-1",
+        })
+    );
+}
+
+#[tokio::test]
+async fn voice_and_title_are_left_out_when_not_given() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(created("v-1")).mount(&server).await;
+    let v = CreateVideo { voice_id: None, title: None, ..video() };
+    client(&server, fast_policy()).create_video(&key(), &v, far()).await.unwrap();
+    let sent = body(&server.received_requests().await.unwrap()[0]);
+    let fields: Vec<_> = sent.as_object().unwrap().keys().cloned().collect();
+    assert!(!fields.contains(&"voice_id".to_string()), "{fields:?}");
+    assert!(!fields.contains(&"title".to_string()), "{fields:?}");
+}
+
+#[tokio::test]
+async fn an_empty_or_over_long_script_makes_no_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(created("v-1")).expect(0).mount(&server).await;
+    let c = client(&server, fast_policy());
+    for (script, want) in [
+        (String::new(), ScriptProblem::Missing),
+        ("   ".to_string(), ScriptProblem::Missing),
+        ("a".repeat(5_001), ScriptProblem::TooLong { chars: 5_001 }),
+    ] {
+        let v = CreateVideo { script, ..video() };
+        match c.create_video(&key(), &v, far()).await {
+            Err(HeygenError::Script(problem)) => assert_eq!(problem, want),
+            other => panic!("expected a script error, got {other:?}"),
+        }
+    }
+    // 5,000 characters exactly is accepted.
+    let ok = CreateVideo { script: "a".repeat(5_000), ..video() };
+    let server_ok = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(created("v-1")).expect(1).mount(&server_ok).await;
+    client(&server_ok, fast_policy()).create_video(&key(), &ok, far()).await.unwrap();
+}
+
+/// (status, HeyGen code, expected contract code, definite, attempts made)
+const CREATE_CASES: [(u16, &str, &str, bool, usize); 11] = [
+    (400, "invalid_parameter", "heygen_rejected", true, 1),
+    (401, "authentication_failed", "heygen_auth_failed", true, 1),
+    (402, "insufficient_credit", "heygen_insufficient_credit", true, 1),
+    (403, "forbidden", "heygen_rejected", true, 1),
+    (404, "not_found", "heygen_rejected", true, 1),
+    (408, "request_timeout", "heygen_unavailable", false, 3),
+    (409, "request_in_progress", "heygen_unavailable", false, 3),
+    (422, "unprocessable", "heygen_rejected", true, 1),
+    (429, "rate_limit_exceeded", "heygen_unavailable", false, 3),
+    (500, "internal_error", "heygen_unavailable", false, 3),
+    (503, "unavailable", "heygen_unavailable", false, 3),
+];
+
+#[tokio::test]
+async fn each_create_status_maps_to_its_error_definiteness_and_attempts() {
+    for (status, heygen_code, code, definite, attempts) in CREATE_CASES {
+        let server = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(error(status, heygen_code)).mount(&server).await;
+        let err = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap_err();
+        assert_eq!(contract_code(&err), code, "{status}: {err:?}");
+        let want = if definite { Definiteness::Definite } else { Definiteness::Indefinite };
+        assert_eq!(err.definiteness(), want, "{status}");
+        assert_eq!(server.received_requests().await.unwrap().len(), attempts, "{status}");
+        assert_eq!(stops_batch(&err), code != "heygen_rejected", "{status}");
+        let expected_variant = match status {
+            400 | 403 | 422 => matches!(&err, HeygenError::Rejected { code, .. } if code == heygen_code),
+            401 => matches!(err, HeygenError::Unauthorized { .. }),
+            402 => matches!(err, HeygenError::InsufficientCredit { .. }),
+            404 => matches!(err, HeygenError::NotFound),
+            408 => matches!(err, HeygenError::RequestTimeout { .. }),
+            409 => matches!(err, HeygenError::InProgress { .. }),
+            429 => matches!(err, HeygenError::RateLimited { .. }),
+            _ => matches!(err, HeygenError::Server { status: s } if s == status),
+        };
+        assert!(expected_variant, "{status}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_rejection_carries_heygens_code_and_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(error(400, "invalid_parameter")).mount(&server).await;
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap_err();
+    assert_eq!(err.heygen_code(), Some("invalid_parameter"));
+    assert!(err.to_string().contains("invalid_parameter happened"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(KEY));
+}
+
+#[tokio::test]
+async fn a_non_json_error_body_still_maps_by_status() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("<html>bad</html>"))
+        .mount(&server)
+        .await;
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap_err();
+    assert_eq!(err.heygen_code(), Some("http_400"));
+}
+
+#[tokio::test]
+async fn retries_reuse_the_same_idempotency_key_and_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(error(503, "unavailable")).up_to_n_times(2).mount(&server).await;
+    Mock::given(method("POST")).respond_with(created("v-9")).mount(&server).await;
+    let out = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap();
+    assert_eq!(out.video_id, "v-9");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 3);
+    for r in &requests {
+        assert_eq!(header(r, "idempotency-key"), "c-1:2");
+        assert_eq!(body(r), body(&requests[0]));
+    }
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(error(429, "rate_limit_exceeded").insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).respond_with(created("v-1")).mount(&server).await;
+    let started = Instant::now();
+    client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(1), "waited {elapsed:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_deadline_cuts_retries_short() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(error(429, "rate_limit_exceeded").insert_header("Retry-After", "5"))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(2);
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), deadline).await.unwrap_err();
+    assert!(matches!(err, HeygenError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(5)), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "a 5 s wait does not fit in 2 s");
+    assert!(started.elapsed() < Duration::from_secs(1), "returned without waiting");
+}
+
+#[tokio::test]
+async fn no_request_starts_after_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(created("v-1")).expect(0).mount(&server).await;
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), Instant::now()).await.unwrap_err();
+    assert!(matches!(err, HeygenError::Deadline), "{err:?}");
+    assert_eq!(contract_code(&err), "heygen_unavailable");
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_a_timeout_not_a_network_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(created("v-1").set_delay(Duration::from_secs(3))).mount(&server).await;
+    let policy = RetryPolicy { request_timeout: Duration::from_millis(200), ..fast_policy() };
+    let err = client(&server, policy).create_video(&key(), &video(), far()).await.unwrap_err();
+    assert!(matches!(err, HeygenError::Timeout), "{err:?}");
+    assert_eq!(err.definiteness(), Definiteness::Indefinite);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3, "timeouts are retried under the same key");
+}
+
+#[tokio::test]
+async fn the_request_timeout_is_shortened_to_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(created("v-1").set_delay(Duration::from_secs(3))).mount(&server).await;
+    let started = Instant::now();
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), started + Duration::from_millis(400)).await;
+    assert!(matches!(err, Err(HeygenError::Timeout)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_network_error() {
+    // Bind a port, then close it: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let c = HeygenClient::new(&format!("http://127.0.0.1:{port}"), fast_policy()).unwrap();
+    let err = c.create_video(&key(), &video(), far()).await.unwrap_err();
+    assert!(matches!(err, HeygenError::Network(_)), "{err:?}");
+    assert_eq!(contract_code(&err), "heygen_unavailable");
+}
+
+#[tokio::test]
+async fn an_unreadable_success_is_undecodable_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string("{oops")).mount(&server).await;
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap_err();
+    assert!(matches!(err, HeygenError::Undecodable { status: 200 }), "{err:?}");
+    assert_eq!(err.definiteness(), Definiteness::Indefinite);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+fn status_body(status: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"data": {
+        "id": "v-1", "status": status,
+        "video_url": "https://files.heygen.ai/v-1.mp4?sig=1",
+        "thumbnail_url": "https://files.heygen.ai/v-1.jpg",
+        "duration": 31.5,
+        "failure_code": null, "failure_message": null,
+    }}))
+}
+
+#[tokio::test]
+async fn status_values_are_normalised() {
+    let cases = [
+        ("waiting", RenderState::Pending),
+        ("queued", RenderState::Pending),
+        ("pending", RenderState::Pending),
+        ("processing", RenderState::Processing),
+        ("rendering", RenderState::Processing),
+        ("completed", RenderState::Completed),
+        ("done", RenderState::Completed),
+        ("success", RenderState::Completed),
+        ("failed", RenderState::Failed),
+        ("error", RenderState::Failed),
+        ("teleporting", RenderState::Processing),
+    ];
+    for (raw, want) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("GET")).and(path("/v3/videos/v-1")).respond_with(status_body(raw)).mount(&server).await;
+        let status = client(&server, fast_policy()).video_status(&key(), "v-1", far()).await.unwrap();
+        assert_eq!(status.state, want, "{raw}");
+        let r = &server.received_requests().await.unwrap()[0];
+        assert_eq!(header(r, "x-api-key"), KEY);
+        assert_eq!(header(r, "idempotency-key"), "<absent>");
+    }
+}
+
+#[tokio::test]
+async fn status_fields_are_read_and_turned_into_outcomes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/v3/videos/v-1")).respond_with(status_body("completed")).mount(&server).await;
+    let status = client(&server, fast_policy()).video_status(&key(), "v-1", far()).await.unwrap();
+    assert_eq!(status.video_id, "v-1");
+    assert_eq!(status.duration, Some(31.5));
+    assert_eq!(
+        status.outcome(),
+        Some(Outcome::Completed {
+            video_url: "https://files.heygen.ai/v-1.mp4?sig=1".into(),
+            thumbnail_url: Some("https://files.heygen.ai/v-1.jpg".into()),
+        })
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": "v-2", "status": "failed", "video_url": null,
+            "failure_code": "avatar_unavailable", "failure_message": "The avatar was removed",
+        }})))
+        .mount(&server)
+        .await;
+    let status = client(&server, fast_policy()).video_status(&key(), "v-2", far()).await.unwrap();
+    assert_eq!(
+        status.outcome(),
+        Some(Outcome::Failed { message: "avatar_unavailable: The avatar was removed".into() })
+    );
+
+    // Completed without a URL, or still rendering: no outcome yet.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": "v-3", "status": "completed"}})))
+        .mount(&server)
+        .await;
+    let status = client(&server, fast_policy()).video_status(&key(), "v-3", far()).await.unwrap();
+    assert_eq!(status.outcome(), None);
+}
+
+#[tokio::test]
+async fn status_404_is_not_found_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(error(404, "video_not_found")).mount(&server).await;
+    let err = client(&server, fast_policy()).video_status(&key(), "v-1", far()).await.unwrap_err();
+    assert!(matches!(err, HeygenError::NotFound), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn status_is_retried_on_server_errors_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(error(502, "bad_gateway")).up_to_n_times(2).mount(&server).await;
+    Mock::given(method("GET")).respond_with(status_body("processing")).mount(&server).await;
+    let status = client(&server, fast_policy()).video_status(&key(), "v-1", far()).await.unwrap();
+    assert_eq!(status.state, RenderState::Processing);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_video_id_is_escaped_into_one_path_segment() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/videos/a%2Fb%3Fc"))
+        .respond_with(status_body("pending"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client(&server, fast_policy()).video_status(&key(), "a/b?c", far()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_path_and_trailing_slash_is_respected() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/proxy/v3/videos"))
+        .respond_with(created("v-1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = HeygenClient::new(&format!("{}/proxy/", server.uri()), fast_policy()).unwrap();
+    c.create_video(&key(), &video(), far()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_a_header_value_is_never_sent_and_not_blamed_on_heygen() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/v3/videos")).respond_with(created("v-1")).mount(&server).await;
+    let bad_key = SecretString::new("sk-line\nbreak");
+    let err = client(&server, fast_policy()).create_video(&bad_key, &video(), far()).await.unwrap_err();
+    assert!(matches!(err, HeygenError::KeyNotSendable), "{err:?}");
+    assert!(!err.to_string().contains("HeyGen refused"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("sk-line"), "the key never shows");
+    // Nothing reached HeyGen, so the attempt number stays; the batch stops.
+    assert_eq!(err.definiteness(), Definiteness::Indefinite);
+    assert_eq!(contract_code(&err), "heygen_auth_failed");
+    assert!(stops_batch(&err));
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -1,0 +1,17 @@
+//! The integration tests, one binary (the AWS SDK links once): the store and the
+//! secret on moto server, HeyGen on wiremock, the handlers in-process from the
+//! events of `events/`, the shipped binaries through the Lambda Runtime API, and
+//! the template and OpenAPI file against what the code does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod heygen;
+mod in_flight;
+mod openapi;
+mod parsers;
+mod runtime_api;
+mod secret;
+mod store;
+mod template;
+mod trigger;
+mod trigger_properties;
+mod webhook;

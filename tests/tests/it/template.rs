@@ -1,0 +1,125 @@
+//! `template.yaml` against the contract: routes and their auth, functions and
+//! their binaries, timeouts, the environment the functions read, least privilege.
+
+use serde_yaml_ng::Value;
+
+fn template() -> Value {
+    serde_yaml_ng::from_str(tests::TEMPLATE).unwrap()
+}
+
+fn resources(t: &Value) -> Vec<(String, Value)> {
+    t["Resources"].as_mapping().unwrap().iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v.clone())).collect()
+}
+
+fn functions(t: &Value) -> Vec<(String, Value)> {
+    resources(t).into_iter().filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function")).collect()
+}
+
+#[test]
+fn every_contract_route_goes_to_its_function_with_its_auth() {
+    let t = template();
+    let mut routes = Vec::new();
+    for (_, f) in functions(&t) {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
+        for (_, e) in f["Properties"]["Events"].as_mapping().unwrap() {
+            assert_eq!(e["Type"].as_str(), Some("HttpApi"));
+            let p = &e["Properties"];
+            let auth = p["Auth"]["Authorizer"].as_str().unwrap().to_string();
+            routes.push((
+                p["Method"].as_str().unwrap().to_string(),
+                p["Path"].as_str().unwrap().to_string(),
+                binary.clone(),
+                auth,
+            ));
+        }
+    }
+    routes.sort();
+    let expected = [
+        ("GET", "/admin/content-production/heygen", "admin-pending", "AdminJwt"),
+        ("GET", "/webhooks/heygen", "heygen-webhook", "NONE"),
+        ("OPTIONS", "/webhooks/heygen", "heygen-webhook", "NONE"),
+        ("POST", "/admin/content-production/heygen", "admin-trigger", "AdminJwt"),
+        ("POST", "/webhooks/heygen", "heygen-webhook", "NONE"),
+    ];
+    let got: Vec<_> = routes.iter().map(|(m, p, b, a)| (m.as_str(), p.as_str(), b.as_str(), a.as_str())).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn functions_are_built_from_the_workspace_with_their_timeouts() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Handler"].as_str(), Some("bootstrap"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+    assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
+    for (name, f) in functions(&t) {
+        assert_eq!(f["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{name}");
+        assert_eq!(f["Properties"]["CodeUri"].as_str(), Some("."), "{name}");
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let manifest = format!("{}/../functions/{binary}/Cargo.toml", env!("CARGO_MANIFEST_DIR"));
+        assert!(std::path::Path::new(&manifest).exists(), "{name}: no crate for binary {binary}");
+        let timeout = f["Properties"]["Timeout"].as_u64().unwrap();
+        let want = if binary == "heygen-webhook" { 10 } else { 29 };
+        assert_eq!(timeout, want, "{name}");
+    }
+}
+
+#[test]
+fn the_functions_get_every_variable_they_require() {
+    let t = template();
+    let vars = t["Globals"]["Function"]["Environment"]["Variables"].as_mapping().unwrap();
+    for name in ["SETTINGS_TABLE", "CREATORS_TABLE", "CONTENT_TABLE", "HEYGEN_SECRET_ID"] {
+        assert!(vars.contains_key(name), "{name} missing");
+    }
+    // And nothing that the configuration does not know.
+    let known = [
+        "SETTINGS_TABLE",
+        "CREATORS_TABLE",
+        "CONTENT_TABLE",
+        "HEYGEN_SECRET_ID",
+        "HEYGEN_API_BASE_URL",
+        "HEYGEN_CALLBACK_URL",
+        "HEYGEN_CLAIM_STALE_SECONDS",
+        "ADMIN_GROUP",
+        "ADMIN_GROUPS_CLAIM",
+    ];
+    for (k, _) in vars {
+        assert!(known.contains(&k.as_str().unwrap()), "{k:?} is not read by the functions");
+    }
+}
+
+#[test]
+fn the_read_only_listing_cannot_claim_and_no_function_can_delete_or_scan_content() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let actions: Vec<String> = f["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+            .flat_map(|s| match &s["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Sequence(list) => list.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+                _ => vec![],
+            })
+            .collect();
+        for forbidden in ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:*", "secretsmanager:*"] {
+            assert!(!actions.iter().any(|a| a == forbidden), "{name} has {forbidden}");
+        }
+        assert!(actions.contains(&"secretsmanager:GetSecretValue".to_string()), "{name}");
+    }
+}
+
+#[test]
+fn tables_are_retained_and_content_has_point_in_time_recovery() {
+    let t = template();
+    for (name, r) in resources(&t) {
+        if r["Type"].as_str() == Some("AWS::DynamoDB::Table") {
+            assert_eq!(r["DeletionPolicy"].as_str(), Some("Retain"), "{name}");
+            assert_eq!(r["UpdateReplacePolicy"].as_str(), Some("Retain"), "{name}");
+        }
+    }
+    let pitr = &t["Resources"]["ContentTable"]["Properties"]["PointInTimeRecoverySpecification"];
+    assert_eq!(pitr["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
+}

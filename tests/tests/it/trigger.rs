@@ -1,0 +1,436 @@
+//! admin-trigger in-process: events from `events/`, moto, and a wiremock HeyGen.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::testkit::StoreOp;
+use tests::stack::{API_KEY, DOMAIN, Stack, call, event, request_with_deadline, with_body};
+use wiremock::matchers::method;
+use wiremock::{Mock, ResponseTemplate};
+
+fn body_of(r: &wiremock::Request) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+fn header(r: &wiremock::Request, name: &str) -> String {
+    r.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+/// Two eligible creators and every kind of ineligible creator and item.
+async fn seed(stack: &Stack) {
+    stack.creator("cr-a", Some("av-a"), Some("vo-a")).await;
+    stack.creator("cr-b", Some("av-b"), None).await;
+    stack.creator("cr-empty-avatar", Some(""), None).await;
+    stack.creator("cr-positivity-only", None, None).await;
+    stack
+        .tables
+        .put_creator(
+            json!({"creator_id": "cr-inactive", "is_ai": true, "active": false, "heygen_avatar_ids": {"bible": "x"}}),
+        )
+        .await;
+    stack
+        .tables
+        .put_creator(
+            json!({"creator_id": "cr-human", "is_ai": false, "active": true, "heygen_avatar_ids": {"bible": "x"}}),
+        )
+        .await;
+    stack.tables.put_setting("heygen_default_voice_id", "vo-default").await;
+
+    // Eligible, in processing order: (date, creator, content).
+    stack.content("a-2", "cr-a", "2026-03-01", json!({})).await;
+    stack.content("b-1", "cr-b", "2026-03-01", json!({})).await;
+    stack.content("a-1", "cr-a", "2026-03-02", json!({})).await;
+    stack.content("a-empty-url", "cr-a", "2026-03-03", json!({"creator_video_url": ""})).await;
+    stack.content("b-failed", "cr-b", "2026-03-04", json!({"heygen_status": "failed", "heygen_attempt": 2})).await;
+    // Busy: counted in skipped_pending.
+    stack
+        .content("a-pending", "cr-a", "2026-03-05", json!({"heygen_status": "pending", "heygen_video_id": "v-old"}))
+        .await;
+    stack.content("a-completed", "cr-a", "2026-03-06", json!({"heygen_status": "completed"})).await;
+    // Not counted at all.
+    stack.content("a-video", "cr-a", "2026-03-07", json!({"creator_video_url": "https://cdn/v.mp4"})).await;
+    stack.content("a-april", "cr-a", "2026-04-01", json!({})).await;
+    stack.content("a-positivity", "cr-a", "2026-03-08", json!({"mode": "positivity"})).await;
+    stack.content("inactive-item", "cr-inactive", "2026-03-09", json!({})).await;
+    stack.content("human-item", "cr-human", "2026-03-09", json!({})).await;
+    stack.content("empty-avatar-item", "cr-empty-avatar", "2026-03-09", json!({})).await;
+    stack.content("positivity-only-item", "cr-positivity-only", "2026-03-09", json!({})).await;
+    stack
+        .tables
+        .put_content(json!({"content_id": "unassigned", "date": "2026-03-09", "mode": "bible", "script": "x"}))
+        .await;
+}
+
+const ORDER: [&str; 5] = ["a-2", "b-1", "a-1", "a-empty-url", "b-failed"];
+
+#[tokio::test]
+async fn a_trigger_renders_every_eligible_item_once_in_order_and_counts_each_once() {
+    let stack = Stack::new().await;
+    seed(&stack).await;
+    stack.heygen_accepts_creates().await;
+
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["month"], "2026-03");
+    assert_eq!(body["mode"], "bible");
+    assert_eq!(body["dry_run"], false);
+    assert_eq!(body["ai_creators"], 2);
+    assert_eq!(body["would_trigger"], 5);
+    assert_eq!(body["triggered"], 5);
+    assert_eq!(body["skipped_pending"], 2);
+    assert_eq!(body["remaining"], 0);
+    assert_eq!(body["stopped"], Value::Null);
+    assert_eq!(body["errors"], json!([]));
+    let videos: Vec<_> = body["videos"].as_array().unwrap().iter().map(|v| v["content_id"].as_str().unwrap()).collect();
+    assert_eq!(videos, ORDER);
+    assert_eq!(body["videos"][0], json!({"content_id": "a-2", "creator_id": "cr-a", "video_id": "vid-a-2:1"}));
+
+    let creates = stack.creates_received().await;
+    let sent: Vec<_> = creates.iter().map(|r| body_of(r)["callback_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(sent, ORDER, "HeyGen was asked in processing order, once per item");
+    for r in &creates {
+        assert_eq!(header(r, "x-api-key"), API_KEY);
+        let b = body_of(r);
+        assert_eq!(b["callback_url"], format!("https://{DOMAIN}/webhooks/heygen"));
+        assert_eq!((b["aspect_ratio"].as_str(), b["resolution"].as_str()), (Some("9:16"), Some("1080p")));
+        let (avatar, voice) = if b["callback_id"].as_str().unwrap().starts_with("a-") {
+            ("av-a", "vo-a")
+        } else {
+            ("av-b", "vo-default")
+        };
+        assert_eq!((b["avatar_id"].as_str().unwrap(), b["voice_id"].as_str().unwrap()), (avatar, voice));
+        assert_eq!(b["script"], format!("Script of {}", b["callback_id"].as_str().unwrap()));
+    }
+    let keys: Vec<_> = creates.iter().map(|r| header(r, "idempotency-key")).collect();
+    assert_eq!(keys, ["a-2:1", "b-1:1", "a-1:1", "a-empty-url:1", "b-failed:2"]);
+
+    for id in ORDER {
+        let raw = stack.tables.content_raw(id).await;
+        assert_eq!(raw["heygen_status"], "pending", "{id}");
+        assert!(raw["heygen_video_id"].as_str().unwrap().starts_with("vid-"), "{id}");
+    }
+    assert_eq!(stack.tables.content_raw("a-pending").await["heygen_video_id"], "v-old");
+}
+
+#[tokio::test]
+async fn a_second_trigger_skips_what_the_first_started() {
+    let stack = Stack::new().await;
+    seed(&stack).await;
+    stack.heygen_accepts_creates().await;
+    stack.trigger(event("trigger")).await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200);
+    assert_eq!((body["would_trigger"].as_u64(), body["triggered"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(body["skipped_pending"], 7);
+    assert_eq!(stack.creates_received().await.len(), 5);
+}
+
+#[tokio::test]
+async fn a_dry_run_needs_no_key_claims_nothing_and_calls_no_one() {
+    let stack = Stack::without_secret().await;
+    seed(&stack).await;
+    let before = stack.tables.content_raw("a-1").await;
+    let (status, body) = stack.trigger(event("trigger-dry-run")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["dry_run"], true);
+    assert_eq!(body["would_trigger"], 5);
+    assert_eq!((body["triggered"].as_u64(), body["remaining"].as_u64()), (Some(0), Some(0)));
+    assert_eq!((body["videos"].clone(), body["errors"].clone()), (json!([]), json!([])));
+    assert_eq!(body["ai_creators"], 2);
+    assert_eq!(stack.tables.content_raw("a-1").await, before);
+    assert!(stack.heygen.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn every_claim_form_is_admin() {
+    for name in ["trigger-dry-run", "trigger-claims-json-array", "trigger-claims-bare"] {
+        let stack = Stack::new().await;
+        let ev = with_body(event(name), r#"{"month":"2026-03","mode":"bible","dry_run":true}"#);
+        let (status, body) = stack.trigger(ev).await;
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn no_claims_is_401_and_no_admin_group_is_403_and_nothing_happens() {
+    let stack = Stack::new().await;
+    seed(&stack).await;
+    stack.heygen_accepts_creates().await;
+    let (status, body) = stack.trigger(event("trigger-no-claims")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
+    let (status, body) = stack.trigger(event("trigger-not-admin")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")));
+    assert!(stack.heygen.received_requests().await.unwrap().is_empty());
+    assert!(stack.tables.content_raw("a-1").await.get("heygen_status").is_none());
+}
+
+#[tokio::test]
+async fn invalid_requests_are_400_naming_the_field_and_change_nothing() {
+    let stack = Stack::new().await;
+    seed(&stack).await;
+    stack.heygen_accepts_creates().await;
+    let before = stack.tables.content_raw("a-1").await;
+    let cases = [
+        (r#"{"month":"2026-13","mode":"bible"}"#, Some("month")),
+        (r#"{"month":"2026-03","mode":"Bible"}"#, Some("mode")),
+        (r#"{"month":"2026-03","mode":"bible","dry_run":"no"}"#, Some("dry_run")),
+        (r#"{"month":"2026-03","mode":"bible","force":true}"#, Some("force")),
+        (r#"{"mode":"bible"}"#, Some("month")),
+        ("not json", None),
+        ("", None),
+    ];
+    for (body, field) in cases {
+        let (status, resp) = stack.trigger(with_body(event("trigger"), body)).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(resp["error"]["code"], "invalid_request");
+        assert_eq!(resp["error"]["field"].as_str(), field, "{body}");
+        assert!(!resp["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // Validation comes before the admin check.
+    let (status, _) = stack.trigger(with_body(event("trigger-no-claims"), "{}")).await;
+    assert_eq!(status, 400);
+    assert_eq!(stack.tables.content_raw("a-1").await, before);
+    assert!(stack.heygen.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_256_kib_is_413_and_another_method_405() {
+    let stack = Stack::new().await;
+    let big = format!(r#"{{"month":"2026-03","mode":"bible","pad":"{}"}}"#, "x".repeat(256 * 1024));
+    let (status, body) = stack.trigger(with_body(event("trigger"), &big)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    let mut get = event("trigger");
+    get["requestContext"]["http"]["method"] = "GET".into();
+    let (status, body) = stack.trigger(get).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (405, Some("method_not_allowed")));
+}
+
+#[tokio::test]
+async fn without_a_key_the_trigger_is_503_saying_which() {
+    let stack = Stack::without_secret().await;
+    seed(&stack).await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("heygen_not_configured")));
+    assert!(body["error"]["message"].as_str().unwrap().contains("does not exist"), "{body}");
+
+    stack.put_secret(r#"{"api_key": ""}"#).await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 503);
+    assert!(body["error"]["message"].as_str().unwrap().contains("api_key"), "{body}");
+    assert!(stack.tables.content_raw("a-1").await.get("heygen_status").is_none());
+}
+
+#[tokio::test]
+async fn without_any_callback_url_the_trigger_is_503() {
+    let stack = Stack::new().await;
+    seed(&stack).await;
+    stack.heygen_accepts_creates().await;
+    let mut ev = event("trigger");
+    ev["requestContext"].as_object_mut().unwrap().remove("domainName");
+    let (status, body) = stack.trigger(ev).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("heygen_not_configured")));
+    assert!(body["error"]["message"].as_str().unwrap().contains("callback"), "{body}");
+    assert!(stack.creates_received().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_callback_url_setting_wins_over_the_request_domain() {
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
+    stack.tables.put_setting("heygen_callback_url", "https://hooks.example/heygen").await;
+    stack.heygen_accepts_creates().await;
+    let (status, _) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200);
+    let b = body_of(&stack.creates_received().await[0]);
+    assert_eq!(b["callback_url"], "https://hooks.example/heygen");
+    assert!(b.get("voice_id").is_none(), "no creator voice and no default: HeyGen uses the avatar's");
+}
+
+#[tokio::test]
+async fn script_problems_are_per_item_errors_that_claim_nothing() {
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    stack.content("c-empty", "cr-a", "2026-03-01", json!({"script": ""})).await;
+    stack.content("c-long", "cr-a", "2026-03-02", json!({"script": "é".repeat(5_001)})).await;
+    stack.content("c-ok", "cr-a", "2026-03-03", json!({})).await;
+    stack.heygen_accepts_creates().await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200);
+    assert_eq!((body["would_trigger"].as_u64(), body["triggered"].as_u64()), (Some(3), Some(1)));
+    let codes: Vec<_> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["content_id"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(codes, [("c-empty", "script_missing"), ("c-long", "script_too_long")]);
+    for id in ["c-empty", "c-long"] {
+        assert!(stack.tables.content_raw(id).await.get("heygen_status").is_none(), "{id} untouched");
+    }
+    assert_eq!(stack.creates_received().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_item_is_released_with_heygens_code_and_the_batch_goes_on() {
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
+    stack.content("c-2", "cr-a", "2026-03-02", json!({})).await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::header("idempotency-key", "c-1:1"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"code": "invalid_parameter", "message": "avatar_id is invalid"}})),
+        )
+        .mount(&stack.heygen)
+        .await;
+    stack.heygen_accepts_creates().await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["triggered"], 1);
+    assert_eq!(body["stopped"], Value::Null);
+    let err = &body["errors"][0];
+    assert_eq!((err["content_id"].as_str(), err["creator_id"].as_str()), (Some("c-1"), Some("cr-a")));
+    assert_eq!(
+        (err["code"].as_str(), err["heygen_code"].as_str()),
+        (Some("heygen_rejected"), Some("invalid_parameter"))
+    );
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(raw["heygen_status"], "failed");
+    assert!(raw["heygen_error"].as_str().unwrap().starts_with("heygen_rejected: "), "{raw}");
+    assert_eq!(raw["heygen_attempt"], 2, "a definite refusal advances the attempt");
+}
+
+/// The batch-stopping answers: (status, stopped code, attempt stored after).
+const STOPPERS: [(u16, &str, u64); 6] = [
+    (401, "heygen_auth_failed", 2),
+    (402, "heygen_insufficient_credit", 2),
+    (408, "heygen_unavailable", 1),
+    (409, "heygen_unavailable", 1),
+    (429, "heygen_unavailable", 1),
+    (503, "heygen_unavailable", 1),
+];
+
+#[tokio::test]
+async fn batch_stopping_answers_release_the_item_and_leave_the_rest_remaining() {
+    for (http_status, code, attempt_after) in STOPPERS {
+        let stack = Stack::new().await;
+        stack.creator("cr-a", Some("av-a"), None).await;
+        for (i, date) in ["2026-03-01", "2026-03-02", "2026-03-03"].iter().enumerate() {
+            stack.content(&format!("c-{i}"), "cr-a", date, json!({})).await;
+        }
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(http_status).set_body_json(json!({"error": {"code": "x", "message": "no"}})),
+            )
+            .mount(&stack.heygen)
+            .await;
+        let (status, body) = stack.trigger(event("trigger")).await;
+        assert_eq!(status, 200, "{http_status}: {body}");
+        assert_eq!(body["stopped"], code, "{http_status}");
+        assert_eq!(body["errors"][0]["code"], code, "{http_status}");
+        assert_eq!((body["triggered"].as_u64(), body["remaining"].as_u64()), (Some(0), Some(2)), "{http_status}");
+        let raw = stack.tables.content_raw("c-0").await;
+        assert_eq!(raw["heygen_status"], "failed", "{http_status}: released");
+        assert_eq!(raw["heygen_attempt"], attempt_after, "{http_status}");
+        assert!(stack.tables.content_raw("c-1").await.get("heygen_status").is_none(), "{http_status}: untried");
+        let expected_requests = if matches!(http_status, 408 | 409 | 429 | 503) { 3 } else { 1 };
+        assert_eq!(stack.creates_received().await.len(), expected_requests, "{http_status}");
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_failing_before_any_item_is_503() {
+    let stack = Stack::flaky(StoreOp::Settings, 0).await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("storage_unavailable")));
+    assert!(!body.to_string().contains("injected"), "no internals in the body: {body}");
+}
+
+#[tokio::test]
+async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_remaining() {
+    let stack = Stack::flaky(StoreOp::Claim, 1).await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for (i, date) in ["2026-03-01", "2026-03-02", "2026-03-03"].iter().enumerate() {
+        stack.content(&format!("c-{i}"), "cr-a", date, json!({})).await;
+    }
+    stack.heygen_accepts_creates().await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stopped"], "storage_unavailable");
+    assert_eq!((body["triggered"].as_u64(), body["remaining"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(stack.creates_received().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_video_id_that_cannot_be_recorded_is_an_error_and_stops_the_batch() {
+    let stack = Stack::flaky(StoreOp::RecordVideo, 0).await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    stack.content("c-0", "cr-a", "2026-03-01", json!({})).await;
+    stack.content("c-1", "cr-a", "2026-03-02", json!({})).await;
+    stack.heygen_accepts_creates().await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stopped"], "storage_unavailable");
+    assert_eq!(body["errors"][0]["code"], "storage_unavailable");
+    assert_eq!((body["triggered"].as_u64(), body["remaining"].as_u64()), (Some(0), Some(1)));
+    // The claim stays `requested`: a stale reclaim replays the same key.
+    assert_eq!(stack.tables.content_raw("c-0").await["heygen_status"], "requested");
+}
+
+#[tokio::test]
+async fn near_the_deadline_the_batch_stops_and_a_second_call_finishes() {
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for day in 1..=6 {
+        stack.content(&format!("c-{day}"), "cr-a", &format!("2026-03-{day:02}"), json!({})).await;
+    }
+    stack.tables.put_setting("heygen_requests_per_second", "2").await;
+    stack.heygen_accepts_creates().await;
+
+    // 5 s start margin: with 6.6 s left, starts at 0, 0.5 and 1.0 s fit before
+    // 1.6 s; 1.5 s fits too; 2.0 s does not.
+    let (status, first) = call(
+        admin_trigger::handle_request(
+            &stack.deps,
+            request_with_deadline(&event("trigger"), Duration::from_millis(6_600)),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["stopped"], "deadline");
+    let (t1, r1) = (first["triggered"].as_u64().unwrap(), first["remaining"].as_u64().unwrap());
+    assert!(t1 >= 1 && r1 >= 1 && t1 + r1 == 6, "triggered {t1}, remaining {r1}");
+
+    let (status, second) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200);
+    assert_eq!(second["triggered"].as_u64().unwrap(), r1);
+    assert_eq!(second["skipped_pending"].as_u64().unwrap(), t1);
+    assert_eq!(second["stopped"], Value::Null);
+
+    let keys: Vec<_> = stack.creates_received().await.iter().map(|r| header(r, "idempotency-key")).collect();
+    let unique: HashSet<_> = keys.iter().collect();
+    assert_eq!((keys.len(), unique.len()), (6, 6), "one create per item: {keys:?}");
+}
+
+#[tokio::test]
+async fn two_triggers_at_once_make_exactly_one_video_per_item() {
+    let stack = Stack::new().await;
+    seed(&stack).await;
+    stack.heygen_accepts_creates().await;
+    let (a, b) = tokio::join!(stack.trigger(event("trigger")), stack.trigger(event("trigger")));
+    assert_eq!((a.0, b.0), (200, 200));
+    let creates = stack.creates_received().await;
+    let ids: HashSet<_> = creates.iter().map(|r| body_of(r)["callback_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!((creates.len(), ids.len()), (5, 5), "exactly one create per eligible item");
+    let triggered = a.1["triggered"].as_u64().unwrap() + b.1["triggered"].as_u64().unwrap();
+    assert_eq!(triggered, 5);
+    for body in [&a.1, &b.1] {
+        let counted =
+            ["triggered", "skipped_pending", "remaining"].iter().map(|k| body[*k].as_u64().unwrap()).sum::<u64>()
+                + body["errors"].as_array().unwrap().len() as u64;
+        assert_eq!(counted, 7, "each call counts every item without a video once: {body}");
+    }
+}
