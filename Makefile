@@ -9,7 +9,7 @@ dev: ## Run the service on http://127.0.0.1:3000 (moto + HeyGen simulator; no AW
 test: ## All set-up, fmt, clippy, lint, every test, and a make-dev smoke run
 	./scripts/test.sh
 
-lint: ## cfn-lint and sam validate --lint on template.yaml; openapi.yaml validated
+lint: ## cfn-lint and sam validate --lint on template.yaml; openapi.yaml validated; unused dependencies (cargo-machete)
 	./scripts/lint.sh
 
 build: ## sam build: release arm64 binaries through cargo-lambda
