@@ -8,7 +8,7 @@ use crate::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
 use crate::store::DynamoStore;
 
 /// The ports as Lambda runs them.
-pub type ProductionDeps = Deps<DynamoStore, SecretsManagerSource, HeygenClient>;
+pub type ProductionDeps = Deps<(DynamoStore, SecretsManagerSource, HeygenClient)>;
 
 /// Loads the AWS SDK configuration the standard way (environment, profile, role),
 /// so that `AWS_ENDPOINT_URL` points every client at a local emulator.
@@ -28,7 +28,7 @@ pub async fn load_aws_config() -> aws_config::SdkConfig {
 /// (`AWS_ENDPOINT_URL` included) and the HeyGen client with the default retries.
 pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBuildError> {
     let aws = load_aws_config().await;
-    Ok(Deps {
+    Ok(ProductionDeps {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.tables.clone()),
         secrets: SecretsManagerSource::new(
             aws_sdk_secretsmanager::Client::new(&aws),

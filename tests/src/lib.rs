@@ -122,7 +122,7 @@ pub mod stack {
         pub secrets: aws_sdk_secretsmanager::Client,
         pub secret_id: String,
         pub heygen: MockServer,
-        pub deps: Deps<S, SecretsManagerSource, HeygenClient>,
+        pub deps: Deps<(S, SecretsManagerSource, HeygenClient)>,
     }
 
     impl Stack<DynamoStore> {

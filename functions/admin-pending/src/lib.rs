@@ -6,26 +6,17 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use shared::app::admin::require_admin;
 use shared::app::in_flight::{InFlightReport, list_in_flight, parse_refresh};
-use shared::app::{ApiError, Deps};
-use shared::heygen::Heygen;
+use shared::app::{ApiError, Deps, Ports};
 use shared::http;
-use shared::secret::SecretSource;
-use shared::store::Store;
 use tracing::Instrument;
 
 /// One API Gateway request in, its response out.
-pub async fn handle_request<S: Store, K: SecretSource, H: Heygen>(
-    deps: &Deps<S, K, H>,
-    request: Request,
-) -> Response<Body> {
+pub async fn handle_request(deps: &Deps<impl Ports>, request: Request) -> Response<Body> {
     let span = tracing::info_span!("admin_pending", request_id = %http::request_id(&request));
     http::into_response(list_from(deps, &request).instrument(span).await)
 }
 
-async fn list_from<S: Store, K: SecretSource, H: Heygen>(
-    deps: &Deps<S, K, H>,
-    request: &Request,
-) -> Result<InFlightReport, ApiError> {
+async fn list_from(deps: &Deps<impl Ports>, request: &Request) -> Result<InFlightReport, ApiError> {
     // Bodies over 256 KiB are refused on every route, whatever the method.
     http::body_bytes(request)?;
     if request.method() != Method::GET {

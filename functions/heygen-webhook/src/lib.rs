@@ -7,18 +7,12 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::app::webhook::{Handled, handle_notice};
-use shared::app::{ApiError, Deps};
-use shared::heygen::Heygen;
+use shared::app::{ApiError, Deps, Ports};
 use shared::http;
-use shared::secret::SecretSource;
-use shared::store::Store;
 use tracing::Instrument;
 
 /// One API Gateway request in, its response out.
-pub async fn handle_request<S: Store, K: SecretSource, H: Heygen>(
-    deps: &Deps<S, K, H>,
-    request: Request,
-) -> Response<Body> {
+pub async fn handle_request(deps: &Deps<impl Ports>, request: Request) -> Response<Body> {
     let span = tracing::info_span!("heygen_webhook", request_id = %http::request_id(&request));
     async {
         // Bodies over 256 KiB are refused on every route, whatever the method.
@@ -41,10 +35,7 @@ pub async fn handle_request<S: Store, K: SecretSource, H: Heygen>(
     .await
 }
 
-async fn notice_from<S: Store, K: SecretSource, H: Heygen>(
-    deps: &Deps<S, K, H>,
-    request: &Request,
-) -> Result<Handled, ApiError> {
+async fn notice_from(deps: &Deps<impl Ports>, request: &Request) -> Result<Handled, ApiError> {
     let body = http::body_bytes(request)?;
     let headers = request.headers();
     let signature = match headers.get("heygen-signature").or_else(|| headers.get("signature")) {

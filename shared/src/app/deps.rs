@@ -32,17 +32,32 @@ impl Default for Timing {
     }
 }
 
+/// Which adapter serves each port. Any `(store, secret source, HeyGen)` triple
+/// is one: production runs `(DynamoStore, SecretsManagerSource, HeygenClient)`,
+/// the property tests run the fakes of `testkit`.
+pub trait Ports {
+    type Store: Store;
+    type Secrets: SecretSource;
+    type Heygen: Heygen;
+}
+
+impl<S: Store, K: SecretSource, H: Heygen> Ports for (S, K, H) {
+    type Store = S;
+    type Secrets = K;
+    type Heygen = H;
+}
+
 /// Everything a function needs: the store, the secret and HeyGen behind their
 /// ports, the configuration and the time rules.
-pub struct Deps<S, K, H> {
+pub struct Deps<P: Ports> {
     pub config: Config,
-    pub store: S,
-    pub secrets: K,
-    pub heygen: H,
+    pub store: P::Store,
+    pub secrets: P::Secrets,
+    pub heygen: P::Heygen,
     pub timing: Timing,
 }
 
-impl<S: Store, K: SecretSource, H: Heygen> Deps<S, K, H> {
+impl<P: Ports> Deps<P> {
     /// The HeyGen API key, read (or taken from the cache) now.
     pub async fn api_key(&self) -> Result<SecretString, ApiError> {
         let secret = self.secrets.heygen_secret().await?;

@@ -7,11 +7,10 @@ use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
 use super::heygen_policy::contract_code;
-use super::{ApiError, Deps, Invocation};
+use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
 use crate::heygen::{Heygen, HeygenError};
-use crate::secret::SecretSource;
 use crate::store::{Store, StoreError};
 
 /// `refresh` from the query string: absent, `false` or `true`; anything else
@@ -67,8 +66,8 @@ pub struct InFlightReport {
 
 /// Lists what is in flight, oldest request first; with `refresh`, asks HeyGen
 /// about each pending video first and applies its answers.
-pub async fn list_in_flight<S: Store, K: SecretSource, H: Heygen>(
-    deps: &Deps<S, K, H>,
+pub async fn list_in_flight<P: Ports>(
+    deps: &Deps<P>,
     refresh: bool,
     invocation: &Invocation,
 ) -> Result<InFlightReport, ApiError> {

@@ -21,5 +21,5 @@ pub mod pacing;
 pub mod trigger;
 pub mod webhook;
 
-pub use deps::{Deps, Invocation, Timing};
+pub use deps::{Deps, Invocation, Ports, Timing};
 pub use error::ApiError;

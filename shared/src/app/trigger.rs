@@ -11,14 +11,14 @@ use tokio::time::Instant;
 
 use super::heygen_policy::{contract_code, stops_batch};
 use super::pacing::Pacer;
-use super::{ApiError, Deps, Invocation};
+use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{
     Classification, ContentItem, Creator, Definiteness, Mode, Month, Settings, Timestamp, processing_order,
     request_error_text,
 };
 use crate::error_chain::ErrorChain;
 use crate::heygen::{CreateVideo, Heygen, HeygenError};
-use crate::secret::{SecretSource, SecretString};
+use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,8 +121,8 @@ struct Batch<'a> {
 
 /// Triggers a month's renders. Validation and the admin check have happened;
 /// `invocation` carries the deadline.
-pub async fn trigger_month<S: Store, K: SecretSource, H: Heygen>(
-    deps: &Deps<S, K, H>,
+pub async fn trigger_month<P: Ports>(
+    deps: &Deps<P>,
     request: &TriggerRequest,
     invocation: &Invocation,
 ) -> Result<TriggerReport, ApiError> {
@@ -243,9 +243,9 @@ impl Batch<'_> {
         Ok(Some(Stop { code: "storage_unavailable", item_counted }))
     }
 
-    async fn process<S: Store, K: SecretSource, H: Heygen>(
+    async fn process<P: Ports>(
         &mut self,
-        deps: &Deps<S, K, H>,
+        deps: &Deps<P>,
         cx: &RunContext<'_>,
         item: &ContentItem,
         pacer: &mut Pacer,

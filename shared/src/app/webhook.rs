@@ -7,7 +7,7 @@ use sha2::Sha256;
 use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
-use super::{ApiError, Deps, Invocation};
+use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::heygen::{Heygen, HeygenError};
 use crate::secret::SecretSource;
@@ -74,8 +74,8 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 /// Handles a notice. `signature` is the `Heygen-Signature` (or legacy
 /// `Signature`) header when one was sent.
-pub async fn handle_notice<S: Store, K: SecretSource, H: Heygen>(
-    deps: &Deps<S, K, H>,
+pub async fn handle_notice<P: Ports>(
+    deps: &Deps<P>,
     body: &[u8],
     signature: Option<&str>,
     invocation: &Invocation,

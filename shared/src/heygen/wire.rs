@@ -37,21 +37,16 @@ pub(super) struct CreatedData {
     pub(super) status: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Every field may be missing or null.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub(super) struct StatusData {
-    #[serde(default)]
     pub(super) id: Option<String>,
-    #[serde(default)]
     pub(super) status: Option<String>,
-    #[serde(default)]
     pub(super) video_url: Option<String>,
-    #[serde(default)]
     pub(super) thumbnail_url: Option<String>,
-    #[serde(default)]
     pub(super) duration: Option<f64>,
-    #[serde(default)]
     pub(super) failure_code: Option<String>,
-    #[serde(default)]
     pub(super) failure_message: Option<String>,
 }
 

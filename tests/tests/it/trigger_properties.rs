@@ -17,6 +17,9 @@ use shared::config::{Config, TableNames};
 use shared::domain::{ContentItem, Creator, Mode};
 use shared::testkit::{FakeAnswer, FakeHeygen, Faulty, MemoryStore, StaticSecret, StoreOp};
 
+/// The ports as the fakes serve them.
+type Fakes = (Faulty<MemoryStore>, StaticSecret, FakeHeygen);
+
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     /// No job yet.
@@ -102,7 +105,7 @@ fn content_id(index: usize) -> String {
 }
 
 /// The fakes for one generated month.
-fn world(cases: &[Case]) -> Deps<Faulty<MemoryStore>, StaticSecret, FakeHeygen> {
+fn world(cases: &[Case]) -> Deps<Fakes> {
     let store = MemoryStore::new();
     store.put_setting("heygen_requests_per_second", "100000");
     for creator in 0..3 {
@@ -168,7 +171,7 @@ fn counted(report: &Value) -> usize {
     n("triggered") + n("skipped_pending") + n("remaining") + report["errors"].as_array().unwrap().len()
 }
 
-async fn run_once(deps: &Deps<Faulty<MemoryStore>, StaticSecret, FakeHeygen>) -> Option<Value> {
+async fn run_once(deps: &Deps<Fakes>) -> Option<Value> {
     let request = TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false };
     // DynamoDB failing before any claim is a 503; nothing to count then.
     let report = trigger_month(deps, &request, &invocation()).await.ok()?;
