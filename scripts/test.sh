@@ -26,16 +26,17 @@ for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
 
-# The Python venvs mostly download: they run beside the Rust steps, which mostly
-# compute. Their output goes to a log, shown if they fail.
+# The Python venvs mostly download, and the pinned cargo tools build while
+# clippy's longest crates leave a core idle: both run beside the Rust steps.
+# Their output goes to a log, shown if they fail.
 mkdir -p target
-setup_log=target/setup-python.log
-step "python tools (.venv and .venv-sam, pinned), in the background: $setup_log"
-(scripts/venv.sh dev && scripts/venv.sh sam) >"$setup_log" 2>&1 &
+setup_log=target/setup-tools.log
+step "python and cargo tools (.venv, .venv-sam, .tools; pinned), in the background: $setup_log"
+(scripts/venv.sh dev && scripts/venv.sh sam && scripts/tools.sh) >"$setup_log" 2>&1 &
 setup_pid=$!
 wait_for_setup() {
   if ! wait "$setup_pid"; then
-    echo "setting up the Python tools failed:" >&2
+    echo "setting up the tools failed:" >&2
     cat "$setup_log" >&2
     exit 1
   fi
@@ -47,10 +48,7 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-step "cargo tools (.tools, pinned)"
-scripts/tools.sh
-
-step "waiting for the python tools"
+step "waiting for the tools"
 wait_for_setup
 
 step "lint: template.yaml, openapi.yaml, unused dependencies"
