@@ -146,10 +146,10 @@ async fn run() -> Result<(), Error> {
     );
     println!("\nTry:");
     println!(
-        "  curl -s -X POST {base}/admin/content-production/heygen -d '{{\"month\":\"{month}\",\"mode\":\"bible\",\"dry_run\":true}}'"
+        "  curl -s -X POST {base}/admin/content-production/heygen -H 'content-type: application/json' -d '{{\"month\":\"{month}\",\"mode\":\"bible\",\"dry_run\":true}}'"
     );
     println!(
-        "  curl -s -X POST {base}/admin/content-production/heygen -d '{{\"month\":\"{month}\",\"mode\":\"bible\"}}'"
+        "  curl -s -X POST {base}/admin/content-production/heygen -H 'content-type: application/json' -d '{{\"month\":\"{month}\",\"mode\":\"bible\"}}'"
     );
     println!("  curl -s {base}/admin/content-production/heygen");
     println!("  curl -s '{base}/admin/content-production/heygen?refresh=true'");

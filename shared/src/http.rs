@@ -35,6 +35,20 @@ pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
     Ok(bytes)
 }
 
+/// An admin `POST` must say its body is JSON: `Content-Type: application/json`,
+/// parameters (`charset`) allowed, in any case. Otherwise 415: a page on any
+/// origin can send a `text/plain` POST without a CORS preflight.
+pub fn require_json(request: &Request) -> Result<(), ApiError> {
+    let content_type = request.headers().get(lambda_http::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(is_json_media_type) { Ok(()) } else { Err(ApiError::UnsupportedMediaType) }
+}
+
+/// Whether a `Content-Type` value names `application/json`.
+pub fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
 /// The JWT authorizer's claims, when the request came through it.
 pub fn jwt_claims(request: &Request) -> Option<&HashMap<String, String>> {
     match request.request_context_ref()? {
@@ -115,5 +129,21 @@ pub fn into_response<T: Serialize>(result: Result<T, ApiError>) -> Response<Body
     match result {
         Ok(body) => json(200, &body),
         Err(err) => error(&err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_application_json_is_json() {
+        for yes in ["application/json", "application/json; charset=utf-8", "Application/JSON", " application/json ;x=1"]
+        {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in ["text/plain", "application/jsonx", "application/json-patch+json", "", "json", "text/json"] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
     }
 }

@@ -62,6 +62,26 @@ impl Tables {
         self.put(&self.names.creators.clone(), item).await;
     }
 
+    /// Sets `attrs` (a JSON object) on an existing content item, as another
+    /// writer of the table would: one UpdateItem, other attributes kept.
+    pub async fn update_content(&self, content_id: &str, attrs: Value) {
+        let attrs: HashMap<String, AttributeValue> = serde_dynamo::to_item(attrs).unwrap();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.names.content)
+            .key("content_id", AttributeValue::S(content_id.into()))
+            .condition_expression("attribute_exists(content_id)");
+        let mut sets = Vec::new();
+        for (i, (name, value)) in attrs.into_iter().enumerate() {
+            sets.push(format!("#a{i} = :v{i}"));
+            request = request
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        request.update_expression(format!("SET {}", sets.join(", "))).send().await.unwrap();
+    }
+
     pub async fn put_setting(&self, key: &str, value: &str) {
         self.put(&self.names.settings.clone(), serde_json::json!({"key": key, "value": value})).await;
     }
@@ -195,6 +215,11 @@ pub mod stack {
             });
             item.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
             self.tables.put_content(item).await;
+        }
+
+        /// Sets attributes on a content item as the platform would.
+        pub async fn content_update(&self, id: &str, attrs: Value) {
+            self.tables.update_content(id, attrs).await;
         }
 
         /// HeyGen accepts every create; the video id is derived from the

@@ -22,6 +22,7 @@ async fn trigger_from(deps: &Deps<impl Ports>, request: &Request) -> Result<Trig
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
+    http::require_json(request)?;
     // Validation comes first, before any other check (contract section 2).
     let body = TriggerRequest::parse(raw)?;
     let admin = require_admin(http::jwt_claims(request), &deps.config.admin_groups_claim, &deps.config.admin_group)?;

@@ -13,21 +13,19 @@ pub struct Admin {
 }
 
 /// The groups in a claim value, in the three forms API Gateway produces:
-/// `[admin x]`, `["admin","x"]`, or `admin`.
+/// `["admin","x"]` (a JSON array written as a string), `[admin x]` (bracketed,
+/// separated by white space), or `admin` (bare, one group). Names are taken
+/// whole: never split on commas, never stripped of quotes.
 pub fn groups(claim: &str) -> Vec<String> {
     let claim = claim.trim();
-    if claim.starts_with('[')
-        && let Ok(list) = serde_json::from_str::<Vec<String>>(claim)
-    {
-        return list.into_iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(claim) {
+        return list.into_iter().filter(|g| !g.is_empty()).collect();
     }
-    let inner = claim.strip_prefix('[').and_then(|c| c.strip_suffix(']')).unwrap_or(claim);
-    inner
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .map(|g| g.trim_matches('"'))
-        .filter(|g| !g.is_empty())
-        .map(str::to_string)
-        .collect()
+    match claim.strip_prefix('[').and_then(|c| c.strip_suffix(']')) {
+        Some(inner) => inner.split_whitespace().map(str::to_string).collect(),
+        None if claim.is_empty() => Vec::new(),
+        None => vec![claim.to_string()],
+    }
 }
 
 /// No claims: 401 `unauthorized`. Claims without the group (a whole group name):
@@ -65,6 +63,18 @@ mod tests {
         assert_eq!(groups("[admin]"), ["admin"]);
         assert_eq!(groups("[]"), Vec::<String>::new());
         assert_eq!(groups(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn group_names_are_never_split_on_commas_or_stripped_of_quotes() {
+        assert_eq!(groups("ops,admin"), ["ops,admin"]);
+        assert_eq!(groups("[ops,admin]"), ["ops,admin"]);
+        assert_eq!(groups(r#"["ops,admin"]"#), ["ops,admin"]);
+        assert_eq!(groups(r#""admin""#), [r#""admin""#]);
+        for value in ["ops,admin", "[ops,admin editors]", r#"["ops,admin"]"#, r#""admin""#, "[\"admin\"]x"] {
+            let c = claims(&[("sub", "u-1"), ("cognito:groups", value)]);
+            assert!(matches!(require_admin(Some(&c), "cognito:groups", "admin"), Err(ApiError::Forbidden)), "{value}");
+        }
     }
 
     #[test]

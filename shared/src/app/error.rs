@@ -23,6 +23,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the body is larger than 256 KiB")]
     PayloadTooLarge,
+    #[error("the body must be sent with Content-Type: application/json")]
+    UnsupportedMediaType,
     /// A bug; the text says what, in the log only.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -53,6 +55,7 @@ impl ApiError {
             Self::Forbidden => 403,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
             Self::HeygenAuthFailed(_) => 502,
             Self::Storage(StoreError::Unavailable { .. })
             | Self::Secret(_)
@@ -71,6 +74,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::HeygenAuthFailed(_) => "heygen_auth_failed",
             Self::HeygenNotConfigured(_) | Self::Secret(_) => "heygen_not_configured",
             Self::HeygenUnavailable(_) => "heygen_unavailable",
@@ -137,6 +141,7 @@ mod tests {
             (ApiError::Forbidden, 403, "forbidden"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (ApiError::UnsupportedMediaType, 415, "unsupported_media_type"),
             (ApiError::Internal("a bug"), 500, "internal"),
             (ApiError::Storage(StoreError::Conflict), 500, "internal"),
             (ApiError::HeygenAuthFailed(HeygenError::Unauthorized { message: "no".into() }), 502, "heygen_auth_failed"),

@@ -29,6 +29,14 @@ pub fn stops_batch(err: &HeygenError) -> bool {
     !matches!(err, HeygenError::Rejected { .. } | HeygenError::NotFound | HeygenError::Script(_))
 }
 
+/// Whether a failure to read one video's status concerns that video alone (a
+/// 404, another 4xx, an answer that cannot be read), so that a refresh or a
+/// reconciliation goes on with the next one. Anything else (the key refused,
+/// HeyGen failing or slow after retries, the deadline) stops it.
+pub fn is_about_one_video(err: &HeygenError) -> bool {
+    matches!(err, HeygenError::NotFound | HeygenError::Rejected { .. } | HeygenError::Undecodable { .. })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +66,16 @@ mod tests {
         assert_eq!(contract_code(&HeygenError::KeyNotSendable), "heygen_auth_failed");
         assert_eq!(contract_code(&HeygenError::Script(ScriptProblem::Missing)), "script_missing");
         assert_eq!(contract_code(&HeygenError::NotFound), "heygen_rejected");
+    }
+
+    #[test]
+    fn a_refusal_or_an_unreadable_answer_concerns_one_video_only() {
+        assert!(is_about_one_video(&HeygenError::NotFound));
+        assert!(is_about_one_video(&HeygenError::Undecodable { status: 200 }));
+        assert!(is_about_one_video(&HeygenError::Rejected { status: 403, code: "x".into(), message: "y".into() }));
+        assert!(!is_about_one_video(&HeygenError::Unauthorized { message: "x".into() }));
+        assert!(!is_about_one_video(&HeygenError::Server { status: 500 }));
+        assert!(!is_about_one_video(&HeygenError::Timeout));
+        assert!(!is_about_one_video(&HeygenError::Deadline));
     }
 }

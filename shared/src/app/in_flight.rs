@@ -6,7 +6,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
-use super::heygen_policy::contract_code;
+use super::heygen_policy::{contract_code, is_about_one_video};
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
@@ -54,6 +54,9 @@ pub struct RefreshCounts {
     pub failed: usize,
     pub still_pending: usize,
     pub unchecked: usize,
+    /// Why the refresh stopped before the end: `deadline`, or the code of HeyGen
+    /// (or DynamoDB) failing; `null` when every pending video was asked about.
+    pub stopped: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -80,29 +83,35 @@ pub async fn list_in_flight<P: Ports>(
     let heygen_deadline = invocation.heygen_deadline(&deps.timing);
     let mut counts = RefreshCounts::default();
     let mut still = Vec::new();
-    let mut stopped = false;
     for item in items {
         let video_id = match (&item.heygen_video_id, item.job_status()) {
-            (Some(id), Ok(Some(JobStatus::Pending))) if !stopped && Instant::now() < start_until => id.clone(),
+            (Some(id), Ok(Some(JobStatus::Pending))) if counts.stopped.is_none() => id.clone(),
             _ => {
-                // `requested` (no video id yet), the deadline, or HeyGen failing.
+                // `requested` (no video id yet), or the refresh has stopped.
                 counts.unchecked += 1;
                 still.push(item);
                 continue;
             }
         };
+        if Instant::now() >= start_until {
+            counts.stopped = Some("deadline".to_string());
+            counts.unchecked += 1;
+            still.push(item);
+            continue;
+        }
         let status = match deps.heygen.video_status(&api_key, &video_id, heygen_deadline).await {
             Ok(status) => status,
-            Err(HeygenError::NotFound) => {
-                // Marking it failed would pay for a second video.
-                tracing::warn!(content_id = %item.content_id, video_id, "HeyGen does not know this video; left pending");
+            Err(err) if is_about_one_video(&err) => {
+                // Marking it failed would pay for a second video; the others go on.
+                tracing::warn!(content_id = %item.content_id, video_id, error = %ErrorChain(&err), "HeyGen's status of this video is not usable; left pending");
                 counts.still_pending += 1;
                 still.push(item);
                 continue;
             }
             Err(err) => {
-                tracing::error!(content_id = %item.content_id, video_id, code = contract_code(&err), error = %ErrorChain(&err), "refresh stopped: HeyGen failing");
-                stopped = true;
+                let code = if matches!(err, HeygenError::Deadline) { "deadline" } else { contract_code(&err) };
+                tracing::error!(content_id = %item.content_id, video_id, code, error = %ErrorChain(&err), "refresh stopped: HeyGen failing");
+                counts.stopped = Some(code.to_string());
                 counts.unchecked += 1;
                 still.push(item);
                 continue;
@@ -124,20 +133,10 @@ pub async fn list_in_flight<P: Ports>(
                     }
                     Ok(Some(now)) if now.job_status() == Ok(Some(JobStatus::Failed)) => counts.failed += 1,
                     Ok(_) => counts.completed += 1,
-                    Err(err) => {
-                        tracing::error!(error = %ErrorChain(&err), "refresh stopped: DynamoDB failing");
-                        stopped = true;
-                        counts.unchecked += 1;
-                        still.push(item);
-                    }
+                    Err(err) => storage_stopped(&mut counts, &mut still, item, &err),
                 }
             }
-            Err(err) => {
-                tracing::error!(content_id = %item.content_id, error = %ErrorChain(&err), "refresh stopped: DynamoDB failing");
-                stopped = true;
-                counts.unchecked += 1;
-                still.push(item);
-            }
+            Err(err) => storage_stopped(&mut counts, &mut still, item, &err),
         }
     }
     tracing::info!(
@@ -145,9 +144,18 @@ pub async fn list_in_flight<P: Ports>(
         failed = counts.failed,
         still_pending = counts.still_pending,
         unchecked = counts.unchecked,
+        stopped = counts.stopped.as_deref().unwrap_or("none"),
         "refresh finished"
     );
     Ok(report(&still, Some(counts)))
+}
+
+/// DynamoDB failing stops the refresh; the item stays listed, unchecked.
+fn storage_stopped(counts: &mut RefreshCounts, still: &mut Vec<ContentItem>, item: ContentItem, err: &StoreError) {
+    tracing::error!(content_id = %item.content_id, error = %ErrorChain(err), "refresh stopped: DynamoDB failing");
+    counts.stopped = Some("storage_unavailable".to_string());
+    counts.unchecked += 1;
+    still.push(item);
 }
 
 fn report(items: &[ContentItem], refreshed: Option<RefreshCounts>) -> InFlightReport {

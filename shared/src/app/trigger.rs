@@ -178,8 +178,11 @@ pub async fn trigger_month<P: Ports>(
         return Ok(batch.report);
     };
 
-    let start_until = invocation.start_until(&deps.timing);
     let heygen_deadline = invocation.heygen_deadline(&deps.timing);
+    // A create starts only when a whole attempt fits before HeyGen's deadline
+    // (contract section 7): none is cut short by the function's own end.
+    let last_create = heygen_deadline.checked_sub(deps.heygen.create_attempt_time()).unwrap_or(heygen_deadline);
+    let start_until = invocation.start_until(&deps.timing).min(last_create);
     let mut pacer = Pacer::per_second(settings.requests_per_second);
     let context = RunContext {
         mode: request.mode,

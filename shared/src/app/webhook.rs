@@ -34,9 +34,22 @@ fn non_empty(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
+/// Ids longer than this are not ids (DynamoDB would refuse them as keys).
+const MAX_ID_BYTES: usize = 1024;
+
 /// Reads a notice: `{"event_type", "event_data": {"video_id", "callback_id"?, ...}}`
-/// or the flat `{"video_id", "status"?, "url"?}`. `Err` says why it is ignored.
+/// or the flat `{"video_id", "status"?, "url"?}`. `Err` says why it is ignored;
+/// an id over 1,024 bytes makes it malformed.
 pub fn parse_notice(body: &[u8]) -> Result<Notice, &'static str> {
+    let notice = read_notice(body)?;
+    let too_long = |id: &str| id.len() > MAX_ID_BYTES;
+    if too_long(&notice.video_id) || notice.callback_id.as_deref().is_some_and(too_long) {
+        return Err("malformed payload");
+    }
+    Ok(notice)
+}
+
+fn read_notice(body: &[u8]) -> Result<Notice, &'static str> {
     let value: Value = serde_json::from_slice(body).map_err(|_| "malformed payload")?;
     let obj = value.as_object().ok_or("malformed payload")?;
     if let Some(event_type) = obj.get("event_type") {
@@ -188,6 +201,20 @@ mod tests {
             br#"{"event_type":5}"#,
         ] {
             assert_eq!(parse_notice(bad), Err("malformed payload"), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn ids_over_1024_bytes_make_a_notice_malformed() {
+        let at_limit = "v".repeat(1024);
+        let notice = serde_json::json!({"video_id": at_limit, "callback_id": "c".repeat(1024)}).to_string();
+        assert!(parse_notice(notice.as_bytes()).is_ok());
+        for body in [
+            serde_json::json!({"video_id": "v".repeat(1025)}),
+            serde_json::json!({"video_id": "v", "callback_id": "é".repeat(513)}),
+            serde_json::json!({"event_type": "avatar_video.success", "event_data": {"video_id": "v".repeat(1025)}}),
+        ] {
+            assert_eq!(parse_notice(body.to_string().as_bytes()), Err("malformed payload"));
         }
     }
 

@@ -48,23 +48,35 @@ impl HeygenClient {
         url
     }
 
+    /// The least time an attempt needs before the deadline to be started: a
+    /// create's whole request timeout (a create cut short by the caller's own
+    /// deadline may have made a video nobody records); a status call may be
+    /// shortened down to `min_request_time`.
+    fn least_attempt_time(&self, operation: Operation) -> Duration {
+        match operation {
+            Operation::Create => self.policy.request_timeout,
+            Operation::Status => self.policy.min_request_time,
+        }
+    }
+
     async fn with_retries<T: serde::de::DeserializeOwned>(
         &self,
         deadline: Instant,
-        operation: &'static str,
+        operation: Operation,
         build: impl Fn(Duration) -> reqwest::RequestBuilder,
         api_key: &SecretString,
     ) -> Result<T, HeygenError> {
         let mut key_header = HeaderValue::from_str(api_key.expose()).map_err(|_| HeygenError::KeyNotSendable)?;
         key_header.set_sensitive(true);
+        let least = self.least_attempt_time(operation);
         let mut attempt = 1;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left < self.policy.min_request_time {
+            if left < least {
                 return Err(HeygenError::Deadline);
             }
             let request = build(self.policy.request_timeout.min(left)).header("x-api-key", key_header.clone());
-            let err = match self.send_once(request).await {
+            let err = match self.send_once(request, operation).await {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
@@ -73,7 +85,8 @@ impl HeygenClient {
             }
             let wait = self.policy.delay(attempt, err.retry_after());
             let left = deadline.saturating_duration_since(Instant::now());
-            if wait + self.policy.min_request_time > left {
+            let operation = operation.name();
+            if wait + least > left {
                 tracing::warn!(operation, attempt, error = %err, "no time left to retry HeyGen before the deadline");
                 return Err(err);
             }
@@ -86,25 +99,63 @@ impl HeygenClient {
     async fn send_once<T: serde::de::DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
+        operation: Operation,
     ) -> Result<T, HeygenError> {
         let transport = |e: reqwest::Error| if e.is_timeout() { HeygenError::Timeout } else { HeygenError::Network(e) };
-        let response = request.send().await.map_err(transport)?;
+        let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         let retry_after = parse_retry_after(response.headers());
-        let body = response.bytes().await.map_err(transport)?;
+        // At most MAX_ANSWER_BYTES are read; a longer answer is unreadable.
+        let mut body = Vec::new();
+        let mut complete = true;
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                complete = false;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
         if status.is_success() {
+            if !complete {
+                return Err(HeygenError::Undecodable { status: status.as_u16() });
+            }
             return serde_json::from_slice::<Envelope<T>>(&body)
                 .map(|e| e.data)
                 .map_err(|_| HeygenError::Undecodable { status: status.as_u16() });
         }
-        Err(error_from(status, retry_after, &body))
+        let body = if complete { body.as_slice() } else { &[] };
+        Err(error_from(status, retry_after, body, operation == Operation::Create))
+    }
+}
+
+/// HeyGen's answers are small JSON documents; more than this is not one.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// The two calls, which differ in how the deadline and a 404 are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Create,
+    Status,
+}
+
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Status => "status",
+        }
     }
 }
 
 impl Heygen for HeygenClient {
+    fn create_attempt_time(&self) -> Duration {
+        self.least_attempt_time(Operation::Create)
+    }
+
     /// `POST /v3/videos`. An empty or over-long script is refused before any
     /// request. Retried on 408/409/429 (honouring `Retry-After`), 5xx, network
-    /// errors and timeouts, with the same idempotency key every time.
+    /// errors and timeouts, with the same idempotency key every time; an attempt
+    /// starts only when its whole request timeout fits before `deadline`.
     async fn create_video(
         &self,
         api_key: &SecretString,
@@ -128,7 +179,7 @@ impl Heygen for HeygenClient {
         let data: CreatedData = self
             .with_retries(
                 deadline,
-                "create",
+                Operation::Create,
                 |timeout| {
                     self.http
                         .request(Method::POST, url.clone())
@@ -155,7 +206,7 @@ impl Heygen for HeygenClient {
         let data: StatusData = self
             .with_retries(
                 deadline,
-                "status",
+                Operation::Status,
                 |timeout| self.http.request(Method::GET, url.clone()).timeout(timeout),
                 api_key,
             )
@@ -172,7 +223,6 @@ impl Heygen for HeygenClient {
             state,
             video_url: data.video_url,
             thumbnail_url: data.thumbnail_url,
-            duration: data.duration,
             failure_code: data.failure_code,
             failure_message: data.failure_message,
         })

@@ -8,6 +8,7 @@
 //! which contract code it becomes).
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -29,6 +30,10 @@ pub use retry::RetryPolicy;
 /// never run past `deadline`, and send every retry of one create under the same
 /// idempotency key (`{content_id}:{attempt}`).
 pub trait Heygen: Send + Sync {
+    /// The least time a create needs before its deadline to be started at all:
+    /// a create is never started only to be cut short.
+    fn create_attempt_time(&self) -> Duration;
+
     /// `POST /v3/videos` for one avatar render.
     fn create_video(
         &self,
@@ -37,7 +42,7 @@ pub trait Heygen: Send + Sync {
         deadline: Instant,
     ) -> impl Future<Output = Result<CreatedVideo, HeygenError>> + Send;
 
-    /// `GET /v3/videos/{id}`, normalised. A 404 is [`HeygenError::NotFound`].
+    /// `GET /v3/videos/{id}`, normalised: only what the service uses. A 404 is [`HeygenError::NotFound`].
     fn video_status(
         &self,
         api_key: &SecretString,
@@ -92,14 +97,13 @@ impl RenderState {
     }
 }
 
-/// `GET /v3/videos/{id}`, normalised.
-#[derive(Clone, Debug, PartialEq)]
+/// `GET /v3/videos/{id}`, normalised: only what the service uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VideoStatus {
     pub video_id: String,
     pub state: RenderState,
     pub video_url: Option<String>,
     pub thumbnail_url: Option<String>,
-    pub duration: Option<f64>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
 }

@@ -18,7 +18,8 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// One request's timeout (shortened to what is left before the deadline).
     pub request_timeout: Duration,
-    /// A request is not started with less than this left before the deadline.
+    /// A status request is not started with less than this left before the
+    /// deadline (a create needs its whole `request_timeout`).
     pub min_request_time: Duration,
 }
 

@@ -45,7 +45,6 @@ pub(super) struct StatusData {
     pub(super) status: Option<String>,
     pub(super) video_url: Option<String>,
     pub(super) thumbnail_url: Option<String>,
-    pub(super) duration: Option<f64>,
     pub(super) failure_code: Option<String>,
     pub(super) failure_message: Option<String>,
 }
@@ -65,7 +64,15 @@ struct ErrorBody {
 
 /// HeyGen's error answer as a typed failure: `{"error": {"code", "message"}}` when
 /// it can be read, the HTTP status in any case.
-pub(super) fn error_from(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> HeygenError {
+///
+/// A 404 on a create is HeyGen refusing that request (an avatar it does not
+/// know, say), with its code; on a status call it is a video HeyGen does not know.
+pub(super) fn error_from(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+    refusal_if_404: bool,
+) -> HeygenError {
     let parsed = serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error);
     let code = parsed.as_ref().and_then(|e| e.code.clone()).unwrap_or_else(|| format!("http_{}", status.as_u16()));
     let message =
@@ -73,7 +80,7 @@ pub(super) fn error_from(status: StatusCode, retry_after: Option<Duration>, body
     match status.as_u16() {
         401 => HeygenError::Unauthorized { message },
         402 => HeygenError::InsufficientCredit { message },
-        404 => HeygenError::NotFound,
+        404 if !refusal_if_404 => HeygenError::NotFound,
         408 => HeygenError::RequestTimeout { retry_after },
         409 => HeygenError::InProgress { retry_after },
         429 => HeygenError::RateLimited { retry_after },

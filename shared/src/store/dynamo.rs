@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::codec::{decode, key_of, n, s, unavailable, update_error};
@@ -28,6 +29,70 @@ const BATCH_GET_TRIES: u32 = 5;
 impl DynamoStore {
     pub fn new(client: Client, tables: TableNames) -> Self {
         Self { client, tables }
+    }
+
+    /// The write of HeyGen's final answer: conditional on the item still being
+    /// pending on `video_id`; with `attach`, also on it having no video, which the
+    /// completion then attaches.
+    fn outcome_update(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        outcome: &Outcome,
+        now: Timestamp,
+        attach: bool,
+    ) -> UpdateItemFluentBuilder {
+        let pending = "heygen_video_id = :vid AND heygen_status IN (:requested, :pending)";
+        let condition = if attach {
+            format!("{pending} AND (attribute_not_exists(creator_video_url) OR creator_video_url = :empty)")
+        } else {
+            pending.to_string()
+        };
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .condition_expression(condition)
+            .expression_attribute_values(":vid", s(video_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()));
+        match outcome {
+            Outcome::Completed { video_url, thumbnail_url } => {
+                let mut set =
+                    vec!["heygen_status = :completed", "heygen_video_url = :url", "heygen_completed_at = :now"];
+                let mut req = req
+                    .expression_attribute_values(":completed", s(JobStatus::Completed.as_str()))
+                    .expression_attribute_values(":url", s(video_url))
+                    .expression_attribute_values(":now", s(now.to_string()));
+                if let Some(thumb) = thumbnail_url {
+                    set.push("heygen_thumbnail_url = :thumb");
+                    req = req.expression_attribute_values(":thumb", s(thumb));
+                }
+                if attach {
+                    set.extend(["creator_video_url = :url", "#status = :submitted"]);
+                    req = req
+                        .expression_attribute_names("#status", "status")
+                        .expression_attribute_values(":submitted", s("submitted"))
+                        .expression_attribute_values(":empty", s(""));
+                }
+                req.update_expression(format!("SET {} REMOVE heygen_pending, heygen_error", set.join(", ")))
+            }
+            Outcome::Failed { message } => req
+                .update_expression(
+                    "SET heygen_status = :failed, heygen_error = :error, \
+                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one REMOVE heygen_pending",
+                )
+                .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+                .expression_attribute_values(":error", s(message))
+                .expression_attribute_values(":one", n(1)),
+        }
+    }
+
+    /// Whether the item, read consistently, still carries `claim` and `also` holds.
+    async fn holds(&self, claim: &Claim, also: impl Fn(&ContentItem) -> bool) -> Result<bool, StoreError> {
+        let item = self.get_item(&claim.content_id).await?;
+        Ok(item.is_some_and(|item| item.heygen_claim_id.as_deref() == Some(&claim.claim_id) && also(&item)))
     }
 
     async fn get_item(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
@@ -209,15 +274,19 @@ impl Store for DynamoStore {
                 None => condition.push(format!("attribute_not_exists({attr})")),
             }
         }
-        req.condition_expression(condition.join(" AND "))
-            .send()
-            .await
-            .map_err(|e| update_error("UpdateItem (claim)", e))?;
-        Ok(claim)
+        let sent = req.condition_expression(condition.join(" AND ")).send().await;
+        match sent.map_err(|e| update_error("UpdateItem (claim)", e)) {
+            Ok(_) => Ok(claim),
+            // The SDK retries a write whose answer was lost (a timeout, a 500); if
+            // the first try was applied, the retry fails on its own claim.
+            Err(StoreError::Conflict) if self.holds(&claim, |_| true).await? => Ok(claim),
+            Err(err) => Err(err),
+        }
     }
 
     async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
-        self.client
+        let sent = self
+            .client
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(&claim.content_id))
@@ -229,8 +298,17 @@ impl Store for DynamoStore {
             .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
             .send()
             .await
-            .map_err(|e| update_error("UpdateItem (record video)", e))?;
-        Ok(())
+            .map_err(|e| update_error("UpdateItem (record video)", e));
+        match sent {
+            Ok(_) => Ok(()),
+            // As for a claim: an applied write whose answer was lost.
+            Err(StoreError::Conflict)
+                if self.holds(claim, |item| item.heygen_video_id.as_deref() == Some(video_id)).await? =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
     }
 
     async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
@@ -261,46 +339,20 @@ impl Store for DynamoStore {
         now: Timestamp,
         attach_video: bool,
     ) -> Result<(), StoreError> {
-        let req = self
-            .client
-            .update_item()
-            .table_name(&self.tables.content)
-            .key("content_id", s(content_id))
-            .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
-            .expression_attribute_values(":vid", s(video_id))
-            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()));
-        let req = match outcome {
-            Outcome::Completed { video_url, thumbnail_url } => {
-                let mut set =
-                    vec!["heygen_status = :completed", "heygen_video_url = :url", "heygen_completed_at = :now"];
-                let mut req = req
-                    .expression_attribute_values(":completed", s(JobStatus::Completed.as_str()))
-                    .expression_attribute_values(":url", s(video_url))
-                    .expression_attribute_values(":now", s(now.to_string()));
-                if let Some(thumb) = thumbnail_url {
-                    set.push("heygen_thumbnail_url = :thumb");
-                    req = req.expression_attribute_values(":thumb", s(thumb));
-                }
-                if attach_video {
-                    set.extend(["creator_video_url = :url", "#status = :submitted"]);
-                    req = req
-                        .expression_attribute_names("#status", "status")
-                        .expression_attribute_values(":submitted", s("submitted"));
-                }
-                req.update_expression(format!("SET {} REMOVE heygen_pending, heygen_error", set.join(", ")))
+        let operation = "UpdateItem (apply outcome)";
+        let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
+        let first = self.outcome_update(content_id, video_id, outcome, now, attach).send().await;
+        match first.map_err(|e| update_error(operation, e)) {
+            // The platform's video wins (contract section 3): if one was attached
+            // meanwhile, record HeyGen's answer alone. The second write's own
+            // condition says whether the item was settled instead.
+            Err(StoreError::Conflict) if attach => {
+                let second = self.outcome_update(content_id, video_id, outcome, now, false).send().await;
+                second.map_err(|e| update_error(operation, e))?;
+                Ok(())
             }
-            Outcome::Failed { message } => req
-                .update_expression(
-                    "SET heygen_status = :failed, heygen_error = :error, \
-                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one REMOVE heygen_pending",
-                )
-                .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
-                .expression_attribute_values(":error", s(message))
-                .expression_attribute_values(":one", n(1)),
-        };
-        req.send().await.map_err(|e| update_error("UpdateItem (apply outcome)", e))?;
-        Ok(())
+            other => other.map(|_| ()),
+        }
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {

@@ -97,6 +97,10 @@ impl FakeHeygen {
 }
 
 impl Heygen for FakeHeygen {
+    fn create_attempt_time(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     async fn create_video(
         &self,
         _api_key: &SecretString,
@@ -156,7 +160,6 @@ impl Heygen for FakeHeygen {
                 state: RenderState::Processing,
                 video_url: None,
                 thumbnail_url: None,
-                duration: None,
                 failure_code: None,
                 failure_message: None,
             });

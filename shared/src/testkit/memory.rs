@@ -172,7 +172,7 @@ impl Store for MemoryStore {
                     item.heygen_thumbnail_url = Some(thumb.clone());
                 }
                 item.heygen_error = None;
-                if attach_video {
+                if attach_video && !item.has_video() {
                     item.creator_video_url = Some(video_url.clone());
                     item.status = Some("submitted".to_string());
                 }

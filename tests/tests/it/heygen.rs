@@ -147,10 +147,10 @@ async fn each_create_status_maps_to_its_error_definiteness_and_attempts() {
         assert_eq!(server.received_requests().await.unwrap().len(), attempts, "{status}");
         assert_eq!(stops_batch(&err), code != "heygen_rejected", "{status}");
         let expected_variant = match status {
-            400 | 403 | 422 => matches!(&err, HeygenError::Rejected { code, .. } if code == heygen_code),
+            // A 404 on a create is HeyGen refusing it (an avatar it does not know).
+            400 | 403 | 404 | 422 => matches!(&err, HeygenError::Rejected { code, .. } if code == heygen_code),
             401 => matches!(err, HeygenError::Unauthorized { .. }),
             402 => matches!(err, HeygenError::InsufficientCredit { .. }),
-            404 => matches!(err, HeygenError::NotFound),
             408 => matches!(err, HeygenError::RequestTimeout { .. }),
             409 => matches!(err, HeygenError::InProgress { .. }),
             429 => matches!(err, HeygenError::RateLimited { .. }),
@@ -221,7 +221,8 @@ async fn a_deadline_cuts_retries_short() {
         .await;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(2);
-    let err = client(&server, fast_policy()).create_video(&key(), &video(), deadline).await.unwrap_err();
+    let policy = RetryPolicy { request_timeout: Duration::from_secs(1), ..fast_policy() };
+    let err = client(&server, policy).create_video(&key(), &video(), deadline).await.unwrap_err();
     assert!(matches!(err, HeygenError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(5)), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "a 5 s wait does not fit in 2 s");
     assert!(started.elapsed() < Duration::from_secs(1), "returned without waiting");
@@ -248,13 +249,23 @@ async fn a_slow_answer_is_a_timeout_not_a_network_error() {
 }
 
 #[tokio::test]
-async fn the_request_timeout_is_shortened_to_the_deadline() {
+async fn a_status_request_is_shortened_to_the_deadline_and_a_create_not_started() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(created("v-1").set_delay(Duration::from_secs(3))).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(status_body("completed").set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
     let started = Instant::now();
-    let err = client(&server, fast_policy()).create_video(&key(), &video(), started + Duration::from_millis(400)).await;
+    let err = client(&server, fast_policy()).video_status(&key(), "v-1", started + Duration::from_millis(400)).await;
     assert!(matches!(err, Err(HeygenError::Timeout)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    // A create cut short might have made a video nobody records: with less than
+    // a whole attempt left, it is not sent at all.
+    let err =
+        client(&server, fast_policy()).create_video(&key(), &video(), Instant::now() + Duration::from_secs(4)).await;
+    assert!(matches!(err, Err(HeygenError::Deadline)), "{err:?}");
+    let posts = server.received_requests().await.unwrap().iter().filter(|r| r.method.as_str() == "POST").count();
+    assert_eq!(posts, 0);
 }
 
 #[tokio::test]
@@ -319,7 +330,6 @@ async fn status_fields_are_read_and_turned_into_outcomes() {
     Mock::given(method("GET")).and(path("/v3/videos/v-1")).respond_with(status_body("completed")).mount(&server).await;
     let status = client(&server, fast_policy()).video_status(&key(), "v-1", far()).await.unwrap();
     assert_eq!(status.video_id, "v-1");
-    assert_eq!(status.duration, Some(31.5));
     assert_eq!(
         status.outcome(),
         Some(Outcome::Completed {
@@ -410,4 +420,42 @@ async fn a_key_that_is_not_a_header_value_is_never_sent_and_not_blamed_on_heygen
     assert_eq!(contract_code(&err), "heygen_auth_failed");
     assert!(stops_batch(&err));
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn answers_over_one_mib_are_unreadable() {
+    let server = MockServer::start().await;
+    let huge = format!(r#"{{"data": {{"video_id": "v-1", "pad": "{}"}}}}"#, "x".repeat(1024 * 1024));
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_string(huge)).mount(&server).await;
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap_err();
+    assert!(matches!(err, HeygenError::Undecodable { status: 200 }), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "not retried");
+
+    let server = MockServer::start().await;
+    let huge_error = format!(r#"{{"error": {{"code": "invalid_parameter", "message": "{}"}}}}"#, "x".repeat(2 << 20));
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(huge_error))
+        .mount(&server)
+        .await;
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), far()).await.unwrap_err();
+    // The status still says what happened; the unread body gives no code.
+    assert_eq!(err.heygen_code(), Some("http_400"), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_retry_starts_only_when_its_whole_timeout_fits() {
+    let server = MockServer::start().await;
+    let slow_failure = error(503, "unavailable").set_delay(Duration::from_secs(1));
+    Mock::given(method("POST")).respond_with(slow_failure).mount(&server).await;
+    // Each attempt may take 5 s; with 5.5 s left the first fits, and after its
+    // 1 s answer a retry does not.
+    let deadline = Instant::now() + Duration::from_millis(5_500);
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), deadline).await.unwrap_err();
+    assert!(matches!(err, HeygenError::Server { status: 503 }), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    // With less than one whole attempt left, nothing is sent.
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let err = client(&server, fast_policy()).create_video(&key(), &video(), deadline).await.unwrap_err();
+    assert!(matches!(err, HeygenError::Deadline), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }

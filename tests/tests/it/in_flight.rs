@@ -1,7 +1,9 @@
 //! admin-pending in-process: the listing and `?refresh=true`.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
-use tests::stack::{Stack, event};
+use tests::stack::{Stack, call, event, request_with_deadline};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -71,7 +73,10 @@ async fn refresh_applies_heygens_answers_like_the_webhook() {
 
     let (status, body) = stack.pending(event("pending-refresh")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["refreshed"], json!({"completed": 1, "failed": 1, "still_pending": 2, "unchecked": 1}));
+    assert_eq!(
+        body["refreshed"],
+        json!({"completed": 1, "failed": 1, "still_pending": 2, "unchecked": 1, "stopped": null})
+    );
     let ids: Vec<_> = body["pending"].as_array().unwrap().iter().map(|p| p["content_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["c-404", "c-new", "c-req"]);
     assert_eq!(body["count"], 3);
@@ -90,9 +95,84 @@ async fn heygen_failing_stops_the_refresh_but_not_the_answer() {
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(401)).mount(&stack.heygen).await;
     let (status, body) = stack.pending(event("pending-refresh")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["refreshed"], json!({"completed": 0, "failed": 0, "still_pending": 0, "unchecked": 5}));
+    assert_eq!(
+        body["refreshed"],
+        json!({"completed": 0, "failed": 0, "still_pending": 0, "unchecked": 5, "stopped": "heygen_auth_failed"})
+    );
     assert_eq!(body["count"], 5);
-    assert_eq!(stack.status_calls().await, 1, "the first refusal stops the refresh");
+    assert_eq!(stack.status_calls().await, 1, "the first refusal of the key stops the refresh");
+}
+
+#[tokio::test]
+async fn heygen_unavailable_stops_the_refresh_and_says_so() {
+    let stack = seeded().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(503)).mount(&stack.heygen).await;
+    let (status, body) = stack.pending(event("pending-refresh")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["refreshed"]["stopped"], "heygen_unavailable");
+    assert_eq!(body["refreshed"]["unchecked"], 5);
+    assert_eq!(stack.status_calls().await, 3, "one video, three attempts, then the refresh stops");
+}
+
+#[tokio::test]
+async fn one_refused_or_unreadable_video_does_not_stop_the_refresh() {
+    let stack = seeded().await;
+    // The oldest video is refused for good; the next one's answer cannot be read.
+    Mock::given(method("GET"))
+        .and(path("/v3/videos/v-old"))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"error": {"code": "forbidden", "message": "not yours"}})),
+        )
+        .mount(&stack.heygen)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/videos/v-fail"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
+        .mount(&stack.heygen)
+        .await;
+    stack.heygen_status("v-404", "completed").await;
+    stack.heygen_status("v-new", "completed").await;
+
+    let (status, body) = stack.pending(event("pending-refresh")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["refreshed"],
+        json!({"completed": 2, "failed": 0, "still_pending": 2, "unchecked": 1, "stopped": null})
+    );
+    for id in ["c-old", "c-fail"] {
+        assert_eq!(stack.tables.content_raw(id).await["heygen_status"], "pending", "{id} is left pending");
+    }
+    assert_eq!(stack.tables.content_raw("c-new").await["status"], "submitted");
+}
+
+#[tokio::test]
+async fn fields_the_service_does_not_use_cannot_spoil_a_status() {
+    let stack = seeded().await;
+    let odd = json!({"data": {
+        "id": "v-old", "status": "completed", "video_url": "https://files.heygen.ai/v-old.mp4",
+        "duration": "12.5", "created_at": "yesterday", "completed_at": {"unix": 1}, "gif_url": 7,
+    }});
+    Mock::given(method("GET"))
+        .and(path("/v3/videos/v-old"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(odd))
+        .mount(&stack.heygen)
+        .await;
+    let (status, body) = stack.pending(event("pending-refresh")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["refreshed"]["completed"], 1, "{body}");
+    assert_eq!(stack.tables.content_raw("c-old").await["heygen_status"], "completed");
+}
+
+#[tokio::test]
+async fn near_the_deadline_the_refresh_asks_no_one_and_says_so() {
+    let stack = seeded().await;
+    stack.heygen_status("v-old", "completed").await;
+    let request = request_with_deadline(&event("pending-refresh"), Duration::from_secs(3));
+    let (status, body) = call(admin_pending::handle_request(&stack.deps, request).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["refreshed"]["stopped"], "deadline");
+    assert_eq!(body["refreshed"]["unchecked"], 5);
+    assert_eq!(stack.status_calls().await, 0);
 }
 
 #[tokio::test]

@@ -113,6 +113,9 @@ async fn every_response_matches_openapi_and_every_documented_one_is_produced() {
     spec.check(ADMIN, "post", &stack.trigger(event("trigger-not-admin")).await);
     spec.check(ADMIN, "post", &stack.trigger(method_of(&trigger, "PUT")).await);
     spec.check(ADMIN, "post", &stack.trigger(with_body(trigger.clone(), &"x".repeat(300 * 1024))).await);
+    let mut text_plain = trigger.clone();
+    text_plain["headers"]["content-type"] = "text/plain".into();
+    spec.check(ADMIN, "post", &stack.trigger(text_plain).await);
 
     spec.check(ADMIN, "get", &stack.pending(event("pending")).await);
     let c1_video = stack.tables.content_raw("c-1").await["heygen_video_id"].as_str().unwrap().to_string();

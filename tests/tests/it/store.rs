@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::domain::Timestamp;
 use shared::domain::{Definiteness, Mode, Month, Outcome};
 use shared::store::{Store, StoreError};
-use tests::Tables;
+use tests::{Tables, local_aws};
 
 const STALE: Duration = Duration::from_secs(600);
 
@@ -528,4 +528,81 @@ async fn listings_follow_every_page() {
     assert_eq!(store.content_for("cr-1", month("2026-03"), Mode::Bible).await.unwrap().len(), 12);
     assert_eq!(store.list_pending().await.unwrap().len(), 12);
     assert_eq!(store.eligible_creators(Mode::Bible).await.unwrap().len(), 12);
+}
+
+#[tokio::test]
+async fn a_completion_leaves_a_video_the_platform_attached_meanwhile() {
+    let tables = Tables::create().await;
+    let store = tables.store();
+    pending_item(&tables, "c-1", "v-1", "2026-03-01T10:00:00.000Z").await;
+    // While HeyGen rendered, the platform attached its own video and published it.
+    tables
+        .update_content("c-1", json!({"creator_video_url": "https://cdn.platform/own.mp4", "status": "published"}))
+        .await;
+    let done = Outcome::Completed { video_url: "https://files.heygen.ai/v-1.mp4".into(), thumbnail_url: None };
+    store.apply_outcome("c-1", "v-1", &done, t("2026-03-01T10:05:00.000Z"), true).await.unwrap();
+    let raw = tables.content_raw("c-1").await;
+    assert_eq!(raw["creator_video_url"], "https://cdn.platform/own.mp4", "the platform's video wins");
+    assert_eq!(raw["status"], "published");
+    assert_eq!(raw["heygen_status"], "completed");
+    assert_eq!(raw["heygen_video_url"], "https://files.heygen.ai/v-1.mp4");
+    assert_eq!(raw["heygen_completed_at"], "2026-03-01T10:05:00.000Z");
+    // Still idempotent: a second answer changes nothing.
+    let again = store.apply_outcome("c-1", "v-1", &done, t("2026-03-01T11:00:00.000Z"), true).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_claim_applied_but_answered_with_a_failure_is_still_ours() {
+    // The first UpdateItem of the claim is applied by DynamoDB, but its answer is
+    // replaced by a 500: the SDK retries, meets its own condition, and fails it.
+    let aws = local_aws().await;
+    let lost = LoseFirstUpdateAnswer::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&aws).interceptor(lost.clone()).build();
+    let lossy = aws_sdk_dynamodb::Client::from_conf(config);
+    let tables = Tables::create().await;
+    tables.put_content(content("c-1", "cr-1", "2026-03-05", "bible")).await;
+    let store = shared::store::DynamoStore::new(lossy, tables.names.clone());
+    let read = seeded_item(&tables, "c-1").await;
+    let claim = store.claim(&read, t("2026-03-01T10:00:00.000Z"), STALE).await.unwrap();
+    let raw = tables.content_raw("c-1").await;
+    assert_eq!(raw["heygen_status"], "requested");
+    assert_eq!(raw["heygen_claim_id"].as_str(), Some(claim.claim_id.as_str()));
+    assert!(lost.0.load(std::sync::atomic::Ordering::SeqCst), "the first answer was lost");
+    store.record_video(&claim, "v-1").await.unwrap();
+}
+
+/// Turns the answer of the first UpdateItem into a 500, after DynamoDB applied it.
+#[derive(Clone, Debug, Default)]
+struct LoseFirstUpdateAnswer(Arc<std::sync::atomic::AtomicBool>, Arc<std::sync::atomic::AtomicBool>);
+
+impl aws_sdk_dynamodb::config::Intercept for LoseFirstUpdateAnswer {
+    fn name(&self) -> &'static str {
+        "LoseFirstUpdateAnswer"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        self.1.store(target.ends_with("UpdateItem"), std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let is_update = self.1.load(std::sync::atomic::Ordering::SeqCst);
+        if is_update && !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // A 500 is retried by the SDK whatever its body says.
+            *context.response_mut().status_mut() = 500u16.try_into().unwrap();
+        }
+        Ok(())
+    }
 }

@@ -123,3 +123,35 @@ fn tables_are_retained_and_content_has_point_in_time_recovery() {
     let pitr = &t["Resources"]["ContentTable"]["Properties"]["PointInTimeRecoverySpecification"];
     assert_eq!(pitr["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
 }
+
+/// `!Ref Name` as serde_yaml_ng reads it: a tagged value.
+fn is_ref_to(v: &Value, name: &str) -> bool {
+    match v {
+        Value::Tagged(tagged) => tagged.tag == "Ref" && tagged.value.as_str() == Some(name),
+        _ => false,
+    }
+}
+
+#[test]
+fn the_open_webhook_route_is_throttled_and_its_function_capped() {
+    let t = template();
+    let webhook = &t["Resources"]["HeygenWebhookFunction"]["Properties"];
+    let notice = &webhook["Events"]["Notice"]["Properties"];
+    assert_eq!(notice["Method"].as_str(), Some("POST"));
+    let throttle = &notice["RouteSettings"];
+    assert!(is_ref_to(&throttle["ThrottlingRateLimit"], "WebhookRateLimit"), "{throttle:?}");
+    assert!(is_ref_to(&throttle["ThrottlingBurstLimit"], "WebhookBurstLimit"), "{throttle:?}");
+    for name in ["WebhookRateLimit", "WebhookBurstLimit", "WebhookReservedConcurrency"] {
+        let p = &t["Parameters"][name];
+        assert_eq!(p["Type"].as_str(), Some("Number"), "{name}");
+        assert!(p["Default"].as_u64().unwrap() >= 1, "{name} has a usable default");
+    }
+    // The reservation is the parameter's, or none when it is 0 (accounts whose
+    // quota leaves nothing to reserve).
+    let reserved = format!("{:?}", webhook["ReservedConcurrentExecutions"]);
+    assert!(reserved.contains("WebhookReservedConcurrency") && reserved.contains("AWS::NoValue"), "{reserved}");
+    // The admin routes are not throttled by the webhook's limits.
+    let trigger = &t["Resources"]["AdminTriggerFunction"]["Properties"];
+    assert!(trigger["Events"]["Trigger"]["Properties"].get("RouteSettings").is_none());
+    assert!(trigger.get("ReservedConcurrentExecutions").is_none());
+}

@@ -153,6 +153,17 @@ async fn every_claim_form_is_admin() {
 }
 
 #[tokio::test]
+async fn a_group_whose_name_only_contains_admin_is_not_admin() {
+    let stack = Stack::new().await;
+    for groups in ["ops,admin", "[ops,admin]", r#"["ops,admin"]"#, r#""admin""#] {
+        let mut ev = with_body(event("trigger"), r#"{"month":"2026-03","mode":"bible","dry_run":true}"#);
+        ev["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+        let (status, body) = stack.trigger(ev).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{groups}");
+    }
+}
+
+#[tokio::test]
 async fn no_claims_is_401_and_no_admin_group_is_403_and_nothing_happens() {
     let stack = Stack::new().await;
     seed(&stack).await;
@@ -390,12 +401,12 @@ async fn near_the_deadline_the_batch_stops_and_a_second_call_finishes() {
     stack.tables.put_setting("heygen_requests_per_second", "2").await;
     stack.heygen_accepts_creates().await;
 
-    // 5 s start margin: with 6.6 s left, starts at 0, 0.5 and 1.0 s fit before
-    // 1.6 s; 1.5 s fits too; 2.0 s does not.
+    // With 8.6 s left, HeyGen calls end by 6.6 s and a create attempt may take
+    // 5 s: starts at 0, 0.5, 1.0 and 1.5 s fit before 1.6 s; 2.0 s does not.
     let (status, first) = call(
         admin_trigger::handle_request(
             &stack.deps,
-            request_with_deadline(&event("trigger"), Duration::from_millis(6_600)),
+            request_with_deadline(&event("trigger"), Duration::from_millis(8_600)),
         )
         .await,
     );
@@ -432,5 +443,100 @@ async fn two_triggers_at_once_make_exactly_one_video_per_item() {
             ["triggered", "skipped_pending", "remaining"].iter().map(|k| body[*k].as_u64().unwrap()).sum::<u64>()
                 + body["errors"].as_array().unwrap().len() as u64;
         assert_eq!(counted, 7, "each call counts every item without a video once: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_post_that_is_not_json_is_415_and_changes_nothing() {
+    let stack = Stack::new().await;
+    seed(&stack).await;
+    stack.heygen_accepts_creates().await;
+    let valid = r#"{"month":"2026-03","mode":"bible"}"#;
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonx"), None]
+    {
+        let mut ev = with_body(event("trigger"), valid);
+        match content_type {
+            Some(t) => ev["headers"]["content-type"] = t.into(),
+            None => {
+                ev["headers"].as_object_mut().unwrap().remove("content-type");
+            }
+        }
+        let (status, body) = stack.trigger(ev).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{content_type:?}");
+    }
+    // Before the body is read: a bad body with the wrong type is 415, not 400.
+    let mut bad = with_body(event("trigger"), "month=2026-03");
+    bad["headers"]["content-type"] = "text/plain".into();
+    assert_eq!(stack.trigger(bad).await.0, 415);
+    // After the size and the method.
+    let mut big = with_body(event("trigger"), &"x".repeat(256 * 1024 + 1));
+    big["headers"]["content-type"] = "text/plain".into();
+    assert_eq!(stack.trigger(big).await.0, 413);
+    let mut get = event("trigger");
+    get["requestContext"]["http"]["method"] = "GET".into();
+    get["headers"]["content-type"] = "text/plain".into();
+    assert_eq!(stack.trigger(get).await.0, 405);
+    assert!(stack.creates_received().await.is_empty());
+    assert!(stack.tables.content_raw("a-1").await.get("heygen_status").is_none());
+
+    // JSON with parameters, in any case, is JSON.
+    let mut charset = with_body(event("trigger-dry-run"), r#"{"month":"2026-03","mode":"bible","dry_run":true}"#);
+    charset["headers"]["content-type"] = "Application/JSON; charset=utf-8".into();
+    let (status, body) = stack.trigger(charset).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_404_on_create_is_a_refusal_with_heygens_code() {
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-gone"), None).await;
+    stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"code": "avatar_not_found", "message": "avatar av-gone not found"}})),
+        )
+        .mount(&stack.heygen)
+        .await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200, "{body}");
+    let err = &body["errors"][0];
+    assert_eq!(
+        (err["code"].as_str(), err["heygen_code"].as_str()),
+        (Some("heygen_rejected"), Some("avatar_not_found"))
+    );
+    assert!(err["message"].as_str().unwrap().contains("avatar av-gone not found"), "{err}");
+    assert_eq!(stack.tables.content_raw("c-1").await["heygen_attempt"], 2, "definite");
+}
+
+#[tokio::test]
+async fn no_create_is_cut_short_by_the_functions_own_deadline() {
+    // HeyGen takes 4.1 s to accept a create; a create attempt may take 5 s.
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for day in 1..=3 {
+        stack.content(&format!("c-{day}"), "cr-a", &format!("2026-03-{day:02}"), json!({})).await;
+    }
+    Mock::given(method("POST"))
+        .respond_with(|req: &wiremock::Request| {
+            let key = req.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("none");
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"video_id": format!("vid-{key}"), "status": "waiting"}}))
+                .set_delay(Duration::from_millis(4_100))
+        })
+        .mount(&stack.heygen)
+        .await;
+    // 9.5 s left: HeyGen calls must end by 7.5 s. A second create at 4.1 s would
+    // have 3.4 s, less than HeyGen needs: it must not start.
+    let request = request_with_deadline(&event("trigger"), Duration::from_millis(9_500));
+    let (status, body) = call(admin_trigger::handle_request(&stack.deps, request).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stopped"], "deadline", "{body}");
+    let received = stack.creates_received().await.len();
+    assert_eq!(body["triggered"].as_u64().unwrap() as usize, received, "every create HeyGen got was recorded: {body}");
+    assert!(body["errors"].as_array().unwrap().is_empty(), "{body}");
+    for day in 1..=3 {
+        let raw = stack.tables.content_raw(&format!("c-{day}")).await;
+        assert_ne!(raw["heygen_status"], "failed", "no paid video released as failed: {raw}");
     }
 }

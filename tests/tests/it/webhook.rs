@@ -235,3 +235,40 @@ async fn health_checks_answer_200_other_methods_405_big_bodies_413() {
     let (status, _) = stack.webhook(with_body(event("webhook-get"), &"x".repeat(256 * 1024))).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn oversized_ids_are_ignored_as_malformed_without_reading_anything() {
+    // A flaky store that fails every read: a notice that reached it would be a 503.
+    let stack = Stack::flaky(StoreOp::GetContent, 0).await;
+    let long = "v".repeat(1025);
+    for notice in [
+        success(&long, None),
+        success("v-1", Some(&"c".repeat(1025))),
+        json!({"video_id": long, "status": "completed"}),
+    ] {
+        assert_received(&stack.webhook(webhook_event(&notice, None)).await);
+    }
+    assert_eq!(stack.deps.store.calls(StoreOp::GetContent), 0);
+    assert_eq!(stack.deps.store.calls(StoreOp::FindByVideoId), 0);
+    assert_eq!(stack.status_calls().await, 0);
+    // 1,024 bytes is still an id.
+    let at_limit = success(&"v".repeat(1024), None);
+    let (status, _) = stack.webhook(webhook_event(&at_limit, None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(stack.deps.store.calls(StoreOp::FindByVideoId), 1);
+}
+
+#[tokio::test]
+async fn a_completion_keeps_the_video_the_platform_attached_meanwhile() {
+    let stack = pending_stack().await;
+    stack.heygen_status("v-1", "completed").await;
+    stack
+        .content_update("c-1", json!({"creator_video_url": "https://cdn.platform/own.mp4", "status": "published"}))
+        .await;
+    assert_received(&stack.webhook(webhook_event(&success("v-1", Some("c-1")), None)).await);
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(raw["creator_video_url"], "https://cdn.platform/own.mp4");
+    assert_eq!(raw["status"], "published");
+    assert_eq!(raw["heygen_status"], "completed");
+    assert_eq!(raw["heygen_video_url"], "https://files.heygen.ai/v-1.mp4?sig=fresh");
+}
