@@ -170,7 +170,9 @@ mod tests {
         let specs = table_specs(TEMPLATE).unwrap();
         let content = specs.iter().find(|s| s.logical_id == CONTENT_TABLE).unwrap();
         let names: Vec<_> = content.global_indexes.iter().map(|g| g.index_name.as_str()).collect();
-        for wanted in [index::CONTENT_BY_CREATOR_DATE, index::CONTENT_BY_VIDEO_ID, index::CONTENT_PENDING] {
+        for wanted in
+            [index::CONTENT_BY_CREATOR_DATE, index::CONTENT_BY_VIDEO_ID, index::CONTENT_PENDING, index::CONTENT_QUEUE]
+        {
             assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
         }
     }

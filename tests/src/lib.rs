@@ -267,7 +267,7 @@ pub mod stack {
         pub async fn pending_item(&self, id: &str, video_id: &str) {
             let store = self.tables.store();
             let item = store.get_content(id).await.unwrap().unwrap();
-            let claim = store.claim(&item, Timestamp::now(), Duration::from_secs(600)).await.unwrap();
+            let claim = store.claim(&item, Timestamp::now(), Duration::from_secs(600), None).await.unwrap();
             store.record_video(&claim, video_id).await.unwrap();
         }
 

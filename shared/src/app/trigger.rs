@@ -269,7 +269,7 @@ impl Batch<'_> {
         if Instant::now() >= start_until || !pacer.ready(start_until).await {
             return Ok(Some(Stop { code: "deadline", item_counted: false }));
         }
-        let claim = match deps.store.claim(item, Timestamp::now(), deps.config.claim_stale_after).await {
+        let claim = match deps.store.claim(item, Timestamp::now(), deps.config.claim_stale_after, None).await {
             Ok(claim) => claim,
             Err(StoreError::Conflict) => {
                 tracing::info!(content_id = %item.content_id, "claimed by a concurrent call; skipped");

@@ -12,6 +12,8 @@ use super::Timestamp;
 /// Where a content item's HeyGen job stands (`heygen_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobStatus {
+    /// In the render queue, waiting for a render slot.
+    Queued,
     /// Claimed; HeyGen has not answered the create yet.
     Requested,
     /// HeyGen accepted the create; rendering.
@@ -23,6 +25,7 @@ pub enum JobStatus {
 impl JobStatus {
     pub fn as_str(&self) -> &'static str {
         match self {
+            JobStatus::Queued => "queued",
             JobStatus::Requested => "requested",
             JobStatus::Pending => "pending",
             JobStatus::Completed => "completed",
@@ -31,7 +34,9 @@ impl JobStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Requested, Self::Pending, Self::Completed, Self::Failed].into_iter().find(|v| v.as_str() == s)
+        [Self::Queued, Self::Requested, Self::Pending, Self::Completed, Self::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 
     /// Pending iff `requested` or `pending`.
@@ -77,6 +82,19 @@ pub struct ContentItem {
     pub heygen_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_thumbnail_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_queued_at: Option<String>,
+    /// The callback URL resolved when the item was queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_callback_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_checked_at: Option<String>,
+    /// Where the item was put in the queue (`ContentItem::queue_order` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_queue_order: Option<String>,
+    /// The render slot an item in flight holds (this service's own attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_slot: Option<u32>,
 }
 
 /// How a trigger sees an item of an eligible creator, month and mode.
@@ -84,8 +102,8 @@ pub struct ContentItem {
 pub enum Classification {
     /// Has a video: not counted at all.
     HasVideo,
-    /// Pending, completed, a fresh claim, or a status this service did not write:
-    /// counted in `skipped_pending`, never claimed.
+    /// Queued, pending, completed, a fresh claim, or a status this service did
+    /// not write: counted in `skipped_pending`, never claimed.
     Busy,
     /// May be claimed.
     Eligible,
@@ -110,6 +128,25 @@ impl ContentItem {
         matches!(self.job_status(), Ok(Some(s)) if s.is_pending())
     }
 
+    /// Queued iff `heygen_status` is `queued`.
+    pub fn is_queued(&self) -> bool {
+        self.job_status() == Ok(Some(JobStatus::Queued))
+    }
+
+    /// The queue's sort key: the processing order `(date, creator_id,
+    /// content_id)` as one string, so that the index returns the queue in order,
+    /// then the mode (which changes no order, content ids being unique).
+    pub fn queue_order(&self) -> String {
+        let (date, creator, content) = self.processing_key();
+        format!("{date}#{creator}#{content}#{}", self.mode)
+    }
+
+    /// Whether the date, creator and mode are still those the item was queued
+    /// with (the platform may change them while it waits).
+    pub fn still_as_queued(&self) -> bool {
+        self.heygen_queue_order.as_deref() == Some(self.queue_order().as_str())
+    }
+
     /// The claim-time eligibility rule of section 3 (the creator, month and mode
     /// having been matched already): no video, and `heygen_status` absent,
     /// `failed`, or a `requested` claim older than `stale_after`.
@@ -123,6 +160,16 @@ impl ContentItem {
             // Pending, completed, a fresh claim, or a status we never write: never
             // claim it (a second video costs money; a stuck item can be reconciled).
             _ => Classification::Busy,
+        }
+    }
+
+    /// Whether a claim may take the item (as read): eligible for a trigger, or
+    /// waiting in the queue without a video.
+    pub fn is_claimable(&self, now: Timestamp, stale_after: Duration) -> bool {
+        match self.classify(now, stale_after) {
+            Classification::Eligible => true,
+            Classification::Busy => self.is_queued(),
+            Classification::HasVideo => false,
         }
     }
 
@@ -218,6 +265,7 @@ mod tests {
         assert_eq!(item(Some("failed")).classify(now, STALE), Classification::Eligible);
         assert_eq!(item(Some("pending")).classify(now, STALE), Classification::Busy);
         assert_eq!(item(Some("completed")).classify(now, STALE), Classification::Busy);
+        assert_eq!(item(Some("queued")).classify(now, STALE), Classification::Busy);
         assert_eq!(item(Some("weird")).classify(now, STALE), Classification::Busy);
     }
 

@@ -9,6 +9,8 @@ pub struct Claim {
     pub claim_id: String,
     /// The attempt number of this claim's idempotency key.
     pub attempt: u32,
+    /// The render slot the claimed item holds, if any.
+    pub slot: Option<u32>,
 }
 
 /// Whether a refused create was a *definite* answer (6.1): the next claim then
@@ -54,7 +56,7 @@ mod tests {
 
     #[test]
     fn a_release_advances_the_attempt_only_after_a_definite_answer() {
-        let claim = Claim { content_id: "c".into(), claim_id: "k".into(), attempt: 2 };
+        let claim = Claim { content_id: "c".into(), claim_id: "k".into(), attempt: 2, slot: None };
         assert_eq!(claim.attempt_after_release(Definiteness::Definite), 3);
         assert_eq!(claim.attempt_after_release(Definiteness::Indefinite), 2);
     }

@@ -9,6 +9,7 @@ mod content;
 mod creator;
 mod job;
 mod settings;
+mod slots;
 mod timestamp;
 
 pub use calendar::{Mode, ModeError, Month, MonthError};
@@ -18,9 +19,12 @@ pub use content::{
 pub use creator::Creator;
 pub use job::{Claim, Definiteness, Outcome, request_error_text};
 pub use settings::Settings;
+pub use slots::{RenderSlot, SLOT_LEAK_AFTER, SlotHolder, slot_key};
 pub use timestamp::{Timestamp, TimestampError};
 
 /// The settings table's known keys (contract section 3).
 pub mod setting_keys {
-    pub use super::settings::{CALLBACK_URL, DEFAULT_VOICE_ID, KNOWN_KEYS, REQUESTS_PER_SECOND};
+    pub use super::settings::{
+        CALLBACK_URL, DEFAULT_VOICE_ID, KNOWN_KEYS, MAX_CONCURRENT_RENDERS, REQUESTS_PER_SECOND,
+    };
 }

@@ -5,11 +5,16 @@ use std::collections::HashMap;
 pub const CALLBACK_URL: &str = "heygen_callback_url";
 pub const DEFAULT_VOICE_ID: &str = "heygen_default_voice_id";
 pub const REQUESTS_PER_SECOND: &str = "heygen_requests_per_second";
+pub const MAX_CONCURRENT_RENDERS: &str = "heygen_max_concurrent_renders";
 
 /// Every key the service reads, fetched together in one request.
-pub const KNOWN_KEYS: [&str; 3] = [CALLBACK_URL, DEFAULT_VOICE_ID, REQUESTS_PER_SECOND];
+pub const KNOWN_KEYS: [&str; 4] = [CALLBACK_URL, DEFAULT_VOICE_ID, REQUESTS_PER_SECOND, MAX_CONCURRENT_RENDERS];
 
 pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 1.0;
+/// HeyGen's limit of concurrent video jobs on pay-as-you-go.
+pub const DEFAULT_MAX_CONCURRENT_RENDERS: u32 = 10;
+/// A sanity ceiling: each slot is an item of the settings table read on dispatch.
+pub const MAX_RENDER_SLOTS: u32 = 100;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -17,11 +22,19 @@ pub struct Settings {
     pub default_voice_id: Option<String>,
     /// Always finite and > 0.
     pub requests_per_second: f64,
+    /// Render slots: at most this many items in flight. Always 1..=100 (more is
+    /// capped at 100, each slot being an item read on dispatch).
+    pub max_concurrent_renders: u32,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { callback_url: None, default_voice_id: None, requests_per_second: DEFAULT_REQUESTS_PER_SECOND }
+        Self {
+            callback_url: None,
+            default_voice_id: None,
+            requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
+            max_concurrent_renders: DEFAULT_MAX_CONCURRENT_RENDERS,
+        }
     }
 }
 
@@ -46,10 +59,30 @@ impl Settings {
                 }
             },
         };
+        let max_concurrent_renders = match get(MAX_CONCURRENT_RENDERS) {
+            None => DEFAULT_MAX_CONCURRENT_RENDERS,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=MAX_RENDER_SLOTS).contains(&n) => n,
+                Ok(n) if n > MAX_RENDER_SLOTS => {
+                    tracing::warn!(setting = MAX_CONCURRENT_RENDERS, value = n, "capped at 100 render slots");
+                    MAX_RENDER_SLOTS
+                }
+                _ => {
+                    tracing::warn!(
+                        setting = MAX_CONCURRENT_RENDERS,
+                        value = raw,
+                        default = DEFAULT_MAX_CONCURRENT_RENDERS,
+                        "setting is not a whole number of at least 1; using the default"
+                    );
+                    DEFAULT_MAX_CONCURRENT_RENDERS
+                }
+            },
+        };
         Self {
             callback_url: get(CALLBACK_URL).map(str::to_string),
             default_voice_id: get(DEFAULT_VOICE_ID).map(str::to_string),
             requests_per_second,
+            max_concurrent_renders,
         }
     }
 }
@@ -95,5 +128,18 @@ mod tests {
         let s = Settings::from_values(&values(&[(CALLBACK_URL, ""), (DEFAULT_VOICE_ID, " ")]));
         assert_eq!(s.callback_url, None);
         assert_eq!(s.default_voice_id, None);
+    }
+
+    #[test]
+    fn the_render_limit_is_a_whole_number_of_at_least_1_else_10_and_at_most_100() {
+        assert_eq!(Settings::default().max_concurrent_renders, 10);
+        let s = Settings::from_values(&values(&[(MAX_CONCURRENT_RENDERS, "4")]));
+        assert_eq!(s.max_concurrent_renders, 4);
+        let s = Settings::from_values(&values(&[(MAX_CONCURRENT_RENDERS, "500")]));
+        assert_eq!(s.max_concurrent_renders, 100, "capped");
+        for bad in ["0", "-1", "2.5", "many", ""] {
+            let s = Settings::from_values(&values(&[(MAX_CONCURRENT_RENDERS, bad)]));
+            assert_eq!(s.max_concurrent_renders, 10, "{bad:?}");
+        }
     }
 }

@@ -5,16 +5,19 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
+use super::codec::Item;
 use super::codec::{decode, key_of, n, s, unavailable, update_error};
 use super::pages::all_pages;
-use super::{PENDING_KEY_VALUE, Store, StoreError, index};
+use super::{PENDING_KEY_VALUE, QUEUE_KEY_VALUE, Store, StoreError, index};
 use crate::config::TableNames;
 use crate::domain::setting_keys::KNOWN_KEYS;
 use crate::domain::{
-    Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, Settings, Timestamp,
+    Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, RenderSlot, Settings,
+    SlotHolder, Timestamp, slot_key,
 };
+use crate::error_chain::ErrorChain;
 
 /// The DynamoDB adapter.
 #[derive(Clone, Debug)]
@@ -53,14 +56,19 @@ impl DynamoStore {
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(content_id))
+            .return_values(ReturnValue::UpdatedOld)
             .condition_expression(condition)
             .expression_attribute_values(":vid", s(video_id))
             .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
             .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()));
         match outcome {
             Outcome::Completed { video_url, thumbnail_url } => {
-                let mut set =
-                    vec!["heygen_status = :completed", "heygen_video_url = :url", "heygen_completed_at = :now"];
+                let mut set = vec![
+                    "heygen_status = :completed",
+                    "heygen_video_url = :url",
+                    "heygen_completed_at = :now",
+                    "heygen_checked_at = :now",
+                ];
                 let mut req = req
                     .expression_attribute_values(":completed", s(JobStatus::Completed.as_str()))
                     .expression_attribute_values(":url", s(video_url))
@@ -76,17 +84,115 @@ impl DynamoStore {
                         .expression_attribute_values(":submitted", s("submitted"))
                         .expression_attribute_values(":empty", s(""));
                 }
-                req.update_expression(format!("SET {} REMOVE heygen_pending, heygen_error", set.join(", ")))
+                req.update_expression(format!(
+                    "SET {} REMOVE heygen_pending, heygen_error, heygen_slot",
+                    set.join(", ")
+                ))
             }
             Outcome::Failed { message } => req
                 .update_expression(
-                    "SET heygen_status = :failed, heygen_error = :error, \
-                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one REMOVE heygen_pending",
+                    "SET heygen_status = :failed, heygen_error = :error, heygen_checked_at = :now, \
+                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one REMOVE heygen_pending, heygen_slot",
                 )
+                .expression_attribute_values(":now", s(now.to_string()))
                 .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
                 .expression_attribute_values(":error", s(message))
                 .expression_attribute_values(":one", n(1)),
         }
+    }
+
+    /// Items of the settings table by key, read consistently, 100 keys a request,
+    /// unprocessed keys retried.
+    async fn settings_items(&self, keys: Vec<String>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let keys = chunk.iter().map(|k| HashMap::from([("key".to_string(), s(k))])).collect();
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| unavailable("BatchGetItem", e))?;
+            let mut done = false;
+            for attempt in 1..=BATCH_GET_TRIES {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.tables.settings, request.clone())
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("BatchGetItem", e))?;
+                found.extend(out.responses.unwrap_or_default().remove(&self.tables.settings).unwrap_or_default());
+                match out.unprocessed_keys.unwrap_or_default().remove(&self.tables.settings) {
+                    Some(rest) if !rest.keys.is_empty() => {
+                        request = rest;
+                        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                    }
+                    _ => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if !done {
+                return Err(unavailable("BatchGetItem", std::io::Error::other("keys left unprocessed after retries")));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Frees `claim`'s slot after its item left flight. A failure only leaks the
+    /// slot until the worker frees it: logged, not returned.
+    async fn free_claim_slot(&self, content_id: &str, slot: Option<u32>) {
+        let Some(index) = slot else { return };
+        match self.free_slot(index, content_id).await {
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(err) => {
+                tracing::warn!(content_id, slot = index, error = %ErrorChain(&err), "slot not freed; the worker will")
+            }
+        }
+    }
+
+    /// The claim's condition: claimable as read (eligible; or queued, when
+    /// `queued` says so) and unchanged since the read (status, claim, attempt).
+    fn claimable_condition(
+        mut req: UpdateItemFluentBuilder,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        queued: bool,
+    ) -> UpdateItemFluentBuilder {
+        let statuses = if queued { "heygen_status IN (:failed, :queued)" } else { "heygen_status = :failed" };
+        let mut condition = vec![
+            "attribute_exists(content_id)".to_string(),
+            "(attribute_not_exists(creator_video_url) OR creator_video_url = :empty)".to_string(),
+            format!(
+                "(attribute_not_exists(heygen_status) OR {statuses} OR (heygen_status = :requested AND \
+                 (attribute_not_exists(heygen_requested_at) OR heygen_requested_at <= :stale_before)))"
+            ),
+        ];
+        req = req
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":empty", s(""))
+            .expression_attribute_values(":stale_before", s(now.minus(stale_after).to_string()));
+        if queued {
+            req = req.expression_attribute_values(":queued", s(JobStatus::Queued.as_str()));
+        }
+        let seen: [(&str, &str, Option<AttributeValue>); 3] = [
+            ("heygen_status", ":seen_status", item.heygen_status.as_deref().map(s)),
+            ("heygen_claim_id", ":seen_claim", item.heygen_claim_id.as_deref().map(s)),
+            ("heygen_attempt", ":seen_attempt", item.heygen_attempt.map(n)),
+        ];
+        for (attr, placeholder, value) in seen {
+            match value {
+                Some(v) => {
+                    condition.push(format!("{attr} = {placeholder}"));
+                    req = req.expression_attribute_values(placeholder, v);
+                }
+                None => condition.push(format!("attribute_not_exists({attr})")),
+            }
+        }
+        req.condition_expression(condition.join(" AND "))
     }
 
     /// Whether the item, read consistently, still carries `claim` and `also` holds.
@@ -111,38 +217,16 @@ impl DynamoStore {
 
 impl Store for DynamoStore {
     async fn settings(&self) -> Result<Settings, StoreError> {
-        let keys = KNOWN_KEYS.iter().map(|k| HashMap::from([("key".to_string(), s(*k))])).collect();
-        let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| unavailable("BatchGetItem", e))?;
         let mut values = HashMap::new();
-        for attempt in 1..=BATCH_GET_TRIES {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.tables.settings, request)
-                .send()
-                .await
-                .map_err(|e| unavailable("BatchGetItem", e))?;
-            for item in out.responses.unwrap_or_default().remove(&self.tables.settings).unwrap_or_default() {
-                match (item.get("key"), item.get("value")) {
-                    (Some(AttributeValue::S(k)), Some(AttributeValue::S(v))) => {
-                        values.insert(k.clone(), v.clone());
-                    }
-                    _ => tracing::warn!(key = %key_of(&item, "key"), "setting without a string value ignored"),
+        for item in self.settings_items(KNOWN_KEYS.iter().map(|k| k.to_string()).collect()).await? {
+            match (item.get("key"), item.get("value")) {
+                (Some(AttributeValue::S(k)), Some(AttributeValue::S(v))) => {
+                    values.insert(k.clone(), v.clone());
                 }
-            }
-            match out.unprocessed_keys.unwrap_or_default().remove(&self.tables.settings) {
-                Some(rest) if !rest.keys.is_empty() => {
-                    request = rest;
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                }
-                _ => return Ok(Settings::from_values(&values)),
+                _ => tracing::warn!(key = %key_of(&item, "key"), "setting without a string value ignored"),
             }
         }
-        Err(unavailable("BatchGetItem", std::io::Error::other("settings keys left unprocessed after retries")))
+        Ok(Settings::from_values(&values))
     }
 
     async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
@@ -224,57 +308,45 @@ impl Store for DynamoStore {
         Ok(None)
     }
 
-    async fn claim(&self, item: &ContentItem, now: Timestamp, stale_after: Duration) -> Result<Claim, StoreError> {
-        if item.classify(now, stale_after) != Classification::Eligible {
+    async fn claim(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+    ) -> Result<Claim, StoreError> {
+        if !item.is_claimable(now, stale_after) {
             return Err(StoreError::Conflict);
         }
         let claim = Claim {
             content_id: item.content_id.clone(),
             claim_id: uuid::Uuid::new_v4().to_string(),
             attempt: item.next_attempt(),
+            slot,
+        };
+        let (set_slot, remove_slot) = match slot {
+            Some(_) => (", heygen_slot = :slot", ""),
+            None => ("", ", heygen_slot"),
         };
         let mut req = self
             .client
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(&item.content_id))
-            .update_expression(
+            .update_expression(format!(
                 "SET heygen_status = :requested, heygen_claim_id = :claim, heygen_attempt = :attempt, \
-                 heygen_requested_at = :now, heygen_pending = :pending_key \
-                 REMOVE heygen_video_id, heygen_video_url, heygen_thumbnail_url, heygen_error, heygen_completed_at",
-            )
-            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+                 heygen_requested_at = :now, heygen_pending = :pending_key{set_slot} \
+                 REMOVE heygen_video_id, heygen_video_url, heygen_thumbnail_url, heygen_error, heygen_completed_at, \
+                 heygen_checked_at, heygen_queue{remove_slot}"
+            ))
             .expression_attribute_values(":claim", s(&claim.claim_id))
             .expression_attribute_values(":attempt", n(claim.attempt))
             .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":pending_key", s(PENDING_KEY_VALUE))
-            .expression_attribute_values(":empty", s(""))
-            .expression_attribute_values(":stale_before", s(now.minus(stale_after).to_string()));
-        // Eligible now (section 3), and unchanged since it was read: a claim, a
-        // release or a failure in between changes one of these and loses us the race.
-        let mut condition = vec![
-            "attribute_exists(content_id)".to_string(),
-            "(attribute_not_exists(creator_video_url) OR creator_video_url = :empty)".to_string(),
-            "(attribute_not_exists(heygen_status) OR heygen_status = :failed OR (heygen_status = :requested AND \
-             (attribute_not_exists(heygen_requested_at) OR heygen_requested_at <= :stale_before)))"
-                .to_string(),
-        ];
-        let seen: [(&str, &str, Option<AttributeValue>); 3] = [
-            ("heygen_status", ":seen_status", item.heygen_status.as_deref().map(s)),
-            ("heygen_claim_id", ":seen_claim", item.heygen_claim_id.as_deref().map(s)),
-            ("heygen_attempt", ":seen_attempt", item.heygen_attempt.map(n)),
-        ];
-        for (attr, placeholder, value) in seen {
-            match value {
-                Some(v) => {
-                    condition.push(format!("{attr} = {placeholder}"));
-                    req = req.expression_attribute_values(placeholder, v);
-                }
-                None => condition.push(format!("attribute_not_exists({attr})")),
-            }
+            .expression_attribute_values(":pending_key", s(PENDING_KEY_VALUE));
+        if let Some(index) = slot {
+            req = req.expression_attribute_values(":slot", n(index));
         }
-        let sent = req.condition_expression(condition.join(" AND ")).send().await;
+        let sent = Self::claimable_condition(req, item, now, stale_after, true).send().await;
         match sent.map_err(|e| update_error("UpdateItem (claim)", e)) {
             Ok(_) => Ok(claim),
             // The SDK retries a write whose answer was lost (a timeout, a 500); if
@@ -282,6 +354,163 @@ impl Store for DynamoStore {
             Err(StoreError::Conflict) if self.holds(&claim, |_| true).await? => Ok(claim),
             Err(err) => Err(err),
         }
+    }
+
+    async fn enqueue(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        callback_url: &str,
+    ) -> Result<(), StoreError> {
+        if item.classify(now, stale_after) != Classification::Eligible {
+            return Err(StoreError::Conflict);
+        }
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(&item.content_id))
+            .update_expression(
+                "SET heygen_status = :queued_status, heygen_queued_at = :now, heygen_callback_url = :callback, \
+                 heygen_queue = :queue_key, heygen_queue_order = :order \
+                 REMOVE heygen_pending, heygen_slot, heygen_claim_id",
+            )
+            .expression_attribute_values(":queued_status", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":callback", s(callback_url))
+            .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+            .expression_attribute_values(":order", s(item.queue_order()));
+        Self::claimable_condition(req, item, now, stale_after, false)
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (enqueue)", e))?;
+        Ok(())
+    }
+
+    async fn dequeue(&self, content_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .update_expression(
+                "REMOVE heygen_status, heygen_queue, heygen_queue_order, heygen_queued_at, heygen_callback_url",
+            )
+            .condition_expression("heygen_status = :queued")
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (dequeue)", e))?;
+        Ok(())
+    }
+
+    async fn requeue(&self, claim: &Claim, definiteness: Definiteness) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(&claim.content_id))
+            .update_expression(
+                "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_attempt = :attempt \
+                 REMOVE heygen_pending, heygen_slot, heygen_claim_id",
+            )
+            .condition_expression(
+                "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
+            )
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+            .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+            .expression_attribute_values(":claim", s(&claim.claim_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (requeue)", e))?;
+        self.free_claim_slot(&claim.content_id, claim.slot).await;
+        Ok(())
+    }
+
+    async fn list_queued(&self) -> Result<Vec<ContentItem>, StoreError> {
+        let client = &self.client;
+        let mut items: Vec<ContentItem> = all_pages("content_id", |start| async move {
+            let out = client
+                .query()
+                .table_name(&self.tables.content)
+                .index_name(index::CONTENT_QUEUE)
+                .key_condition_expression("heygen_queue = :q")
+                .expression_attribute_values(":q", s(QUEUE_KEY_VALUE))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            Ok((out.items, out.last_evaluated_key))
+        })
+        .await?;
+        // The index is eventually consistent: keep what the items themselves say.
+        items.retain(ContentItem::is_queued);
+        items.sort_by_key(ContentItem::queue_order);
+        Ok(items)
+    }
+
+    async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
+        let found = self.settings_items((0..count).map(slot_key).collect()).await?;
+        let mut slots: Vec<RenderSlot> = (0..count).map(|index| RenderSlot { index, holder: None }).collect();
+        for item in found {
+            let key = key_of(&item, "key");
+            let Some(slot) = slots.iter_mut().find(|slot| slot_key(slot.index) == key) else { continue };
+            if let Some(AttributeValue::S(content_id)) = item.get("holder") {
+                let taken_at = match item.get("taken_at") {
+                    Some(AttributeValue::S(at)) => at.clone(),
+                    _ => String::new(),
+                };
+                slot.holder = Some(SlotHolder { content_id: content_id.clone(), taken_at });
+            }
+        }
+        Ok(slots)
+    }
+
+    async fn take_slot(&self, index: u32, content_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.settings)
+            .key("key", s(slot_key(index)))
+            .update_expression("SET holder = :cid, taken_at = :now")
+            .condition_expression("attribute_not_exists(holder)")
+            .expression_attribute_values(":cid", s(content_id))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (take slot)", e))?;
+        Ok(())
+    }
+
+    async fn free_slot(&self, index: u32, content_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.settings)
+            .key("key", s(slot_key(index)))
+            .update_expression("REMOVE holder, taken_at")
+            .condition_expression("holder = :cid")
+            .expression_attribute_values(":cid", s(content_id))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (free slot)", e))?;
+        Ok(())
+    }
+
+    async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .update_expression("SET heygen_checked_at = :now")
+            .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":vid", s(video_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (mark checked)", e))?;
+        Ok(())
     }
 
     async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
@@ -317,7 +546,8 @@ impl Store for DynamoStore {
             .table_name(&self.tables.content)
             .key("content_id", s(&claim.content_id))
             .update_expression(
-                "SET heygen_status = :failed, heygen_error = :error, heygen_attempt = :attempt REMOVE heygen_pending",
+                "SET heygen_status = :failed, heygen_error = :error, heygen_attempt = :attempt \
+                 REMOVE heygen_pending, heygen_slot",
             )
             .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
             .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
@@ -328,6 +558,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| update_error("UpdateItem (release)", e))?;
+        self.free_claim_slot(&claim.content_id, claim.slot).await;
         Ok(())
     }
 
@@ -342,17 +573,23 @@ impl Store for DynamoStore {
         let operation = "UpdateItem (apply outcome)";
         let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
         let first = self.outcome_update(content_id, video_id, outcome, now, attach).send().await;
-        match first.map_err(|e| update_error(operation, e)) {
+        let written = match first.map_err(|e| update_error(operation, e)) {
             // The platform's video wins (contract section 3): if one was attached
             // meanwhile, record HeyGen's answer alone. The second write's own
             // condition says whether the item was settled instead.
             Err(StoreError::Conflict) if attach => {
                 let second = self.outcome_update(content_id, video_id, outcome, now, false).send().await;
-                second.map_err(|e| update_error(operation, e))?;
-                Ok(())
+                second.map_err(|e| update_error(operation, e))?
             }
-            other => other.map(|_| ()),
-        }
+            other => other?,
+        };
+        // The item left flight: its slot (as it was) is free again.
+        let old_slot = match written.attributes.as_ref().and_then(|old| old.get("heygen_slot")) {
+            Some(AttributeValue::N(index)) => index.parse().ok(),
+            _ => None,
+        };
+        self.free_claim_slot(content_id, old_slot).await;
+        Ok(())
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {

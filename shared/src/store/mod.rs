@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, Settings, Timestamp};
+use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, RenderSlot, Settings, Timestamp};
 
 mod codec;
 mod dynamo;
@@ -26,7 +26,14 @@ pub mod index {
     /// Sparse: pending content only, by `heygen_pending` (hash, one value) and
     /// `heygen_requested_at` (range).
     pub const CONTENT_PENDING: &str = "pending_by_requested_at";
+    /// Sparse: queued content only, by `heygen_queue` (hash, one value) and
+    /// `heygen_queue_order` (range: `date#creator_id#content_id`).
+    pub const CONTENT_QUEUE: &str = "queue_by_order";
 }
+
+/// The service's own attribute that puts an item in the sparse queue index.
+pub const QUEUE_KEY_ATTR: &str = "heygen_queue";
+pub const QUEUE_KEY_VALUE: &str = "queued";
 
 /// The service's own attribute that puts an item in the sparse pending index: set
 /// (to [`PENDING_KEY_VALUE`]) while the item is pending, removed when it is not.
@@ -77,22 +84,70 @@ pub trait Store: Send + Sync {
     /// The item whose current `heygen_video_id` is `video_id`.
     fn find_by_video_id(&self, video_id: &str) -> impl Future<Output = Result<Option<ContentItem>, StoreError>> + Send;
 
-    /// Claims `item` as read: conditional on it still being eligible and unchanged
-    /// since it was read. Writes `requested`, a fresh claim id, the attempt number
-    /// and the request time.
+    /// Claims `item` as read: conditional on it still being claimable (eligible,
+    /// or queued) and unchanged since it was read. Writes `requested`, a fresh
+    /// claim id, the attempt number, the request time and the render slot it
+    /// holds (taken beforehand with [`Store::take_slot`]).
     fn claim(
         &self,
         item: &ContentItem,
         now: Timestamp,
         stale_after: Duration,
+        slot: Option<u32>,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Puts `item` (as read) in the render queue: conditional on it still being
+    /// eligible and unchanged since it was read. Writes `queued`, the time and
+    /// the callback URL a later create will use.
+    fn enqueue(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        callback_url: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes a queued item out of the queue (its status removed, its attempt
+    /// kept): conditional on it still being queued.
+    fn dequeue(&self, content_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Puts a claim back in the queue after a batch-stopping answer, the attempt
+    /// advanced when the answer was definite; frees its slot.
+    fn requeue(&self, claim: &Claim, definiteness: Definiteness)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The render queue in the order it is worked: `(date, creator_id, content_id)`.
+    fn list_queued(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+
+    /// Slots `0..count`, as they stand (read consistently).
+    fn render_slots(&self, count: u32) -> impl Future<Output = Result<Vec<RenderSlot>, StoreError>> + Send;
+
+    /// Takes slot `index` for `content_id`: conditional on it being free.
+    fn take_slot(
+        &self,
+        index: u32,
+        content_id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Frees slot `index`: conditional on `content_id` holding it.
+    fn free_slot(&self, index: u32, content_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that HeyGen's status of `video_id` was read at `now`: conditional
+    /// on the item still being pending on that video.
+    fn mark_checked(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records HeyGen's video id for a claim: conditional on the claim still being
     /// this one and `requested`. The item becomes `pending`.
     fn record_video(&self, claim: &Claim, video_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Releases a claim after a refused request: `failed` with `error`, the attempt
-    /// number advanced when the answer was definite (6.1).
+    /// number advanced when the answer was definite (6.1); frees its slot.
     fn release(
         &self,
         claim: &Claim,
@@ -102,7 +157,8 @@ pub trait Store: Send + Sync {
 
     /// Applies HeyGen's final answer about `video_id`: conditional on the item's
     /// `heygen_video_id` being that video and the item still pending. With
-    /// `attach_video`, a completion also sets `creator_video_url` and `status`.
+    /// `attach_video`, a completion also sets `creator_video_url` and `status`
+    /// (unless the item has a video already). The item's slot is freed.
     fn apply_outcome(
         &self,
         content_id: &str,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, Settings, Timestamp};
+use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, RenderSlot, Settings, Timestamp};
 use crate::store::{Store, StoreError};
 
 /// The store's operations, as a fault names them.
@@ -22,6 +22,14 @@ pub enum StoreOp {
     Release,
     ApplyOutcome,
     ListPending,
+    Enqueue,
+    Dequeue,
+    Requeue,
+    ListQueued,
+    RenderSlots,
+    TakeSlot,
+    FreeSlot,
+    MarkChecked,
 }
 
 #[derive(Clone, Debug)]
@@ -108,9 +116,61 @@ impl<S: Store> Store for Faulty<S> {
         self.inner.find_by_video_id(video_id).await
     }
 
-    async fn claim(&self, item: &ContentItem, now: Timestamp, stale_after: Duration) -> Result<Claim, StoreError> {
+    async fn claim(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+    ) -> Result<Claim, StoreError> {
         self.check(StoreOp::Claim, Some(&item.content_id))?;
-        self.inner.claim(item, now, stale_after).await
+        self.inner.claim(item, now, stale_after, slot).await
+    }
+
+    async fn enqueue(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        callback_url: &str,
+    ) -> Result<(), StoreError> {
+        self.check(StoreOp::Enqueue, Some(&item.content_id))?;
+        self.inner.enqueue(item, now, stale_after, callback_url).await
+    }
+
+    async fn dequeue(&self, content_id: &str) -> Result<(), StoreError> {
+        self.check(StoreOp::Dequeue, Some(content_id))?;
+        self.inner.dequeue(content_id).await
+    }
+
+    async fn requeue(&self, claim: &Claim, definiteness: Definiteness) -> Result<(), StoreError> {
+        self.check(StoreOp::Requeue, Some(&claim.content_id))?;
+        self.inner.requeue(claim, definiteness).await
+    }
+
+    async fn list_queued(&self) -> Result<Vec<ContentItem>, StoreError> {
+        self.check(StoreOp::ListQueued, None)?;
+        self.inner.list_queued().await
+    }
+
+    async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
+        self.check(StoreOp::RenderSlots, None)?;
+        self.inner.render_slots(count).await
+    }
+
+    async fn take_slot(&self, index: u32, content_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.check(StoreOp::TakeSlot, Some(content_id))?;
+        self.inner.take_slot(index, content_id, now).await
+    }
+
+    async fn free_slot(&self, index: u32, content_id: &str) -> Result<(), StoreError> {
+        self.check(StoreOp::FreeSlot, Some(content_id))?;
+        self.inner.free_slot(index, content_id).await
+    }
+
+    async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.check(StoreOp::MarkChecked, Some(content_id))?;
+        self.inner.mark_checked(content_id, video_id, now).await
     }
 
     async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::domain::{
-    Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, Settings, Timestamp,
+    Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, RenderSlot, Settings,
+    SlotHolder, Timestamp,
 };
 use crate::store::{Store, StoreError};
 
@@ -15,6 +16,8 @@ struct Tables {
     settings: HashMap<String, String>,
     creators: BTreeMap<String, Creator>,
     content: BTreeMap<String, ContentItem>,
+    /// Render slots by index: the holder and when it took the slot.
+    slots: BTreeMap<u32, SlotHolder>,
 }
 
 /// The three tables in memory. Cheap to build; one per test case.
@@ -48,6 +51,20 @@ impl MemoryStore {
 
     pub fn item(&self, content_id: &str) -> Option<ContentItem> {
         self.tables.lock().unwrap().content.get(content_id).cloned()
+    }
+
+    /// How many items are in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.tables.lock().unwrap().content.values().filter(|i| i.is_pending()).count()
+    }
+
+    /// Frees `index` if `content_id` holds it (the adapter's conditional write).
+    fn free(&self, index: Option<u32>, content_id: &str) {
+        let Some(index) = index else { return };
+        let mut tables = self.tables.lock().unwrap();
+        if tables.slots.get(&index).is_some_and(|h| h.content_id == content_id) {
+            tables.slots.remove(&index);
+        }
     }
 
     /// Runs `write` on the item if `condition` holds, else `Conflict`, as one step.
@@ -105,38 +122,118 @@ impl Store for MemoryStore {
         Ok(tables.content.values().find(|i| i.heygen_video_id.as_deref() == Some(video_id)).cloned())
     }
 
-    async fn claim(&self, seen: &ContentItem, now: Timestamp, stale_after: Duration) -> Result<Claim, StoreError> {
+    async fn claim(
+        &self,
+        seen: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+    ) -> Result<Claim, StoreError> {
         let claim_id = {
             let mut n = self.claims.lock().unwrap();
             *n += 1;
             format!("claim-{n}")
         };
-        let claim = Claim { content_id: seen.content_id.clone(), claim_id, attempt: seen.next_attempt() };
-        // Eligible now, and unchanged since it was read (status, claim, attempt).
-        let condition = |item: &ContentItem| {
-            item.classify(now, stale_after) == Classification::Eligible
-                && item.heygen_status == seen.heygen_status
-                && item.heygen_claim_id == seen.heygen_claim_id
-                && item.heygen_attempt == seen.heygen_attempt
-        };
+        let claim = Claim { content_id: seen.content_id.clone(), claim_id, attempt: seen.next_attempt(), slot };
+        // Claimable now, and unchanged since it was read (status, claim, attempt).
+        let condition = |item: &ContentItem| item.is_claimable(now, stale_after) && unchanged(item, seen);
         self.update(&seen.content_id, condition, |item| {
             item.heygen_status = Some(JobStatus::Requested.as_str().to_string());
             item.heygen_claim_id = Some(claim.claim_id.clone());
             item.heygen_attempt = Some(claim.attempt);
             item.heygen_requested_at = Some(now.to_string());
+            item.heygen_slot = slot;
             item.heygen_video_id = None;
             item.heygen_video_url = None;
             item.heygen_thumbnail_url = None;
             item.heygen_error = None;
             item.heygen_completed_at = None;
+            item.heygen_checked_at = None;
         })?;
         Ok(claim)
     }
 
-    async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+    async fn enqueue(
+        &self,
+        seen: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        callback_url: &str,
+    ) -> Result<(), StoreError> {
+        let condition =
+            |item: &ContentItem| item.classify(now, stale_after) == Classification::Eligible && unchanged(item, seen);
+        self.update(&seen.content_id, condition, |item| {
+            item.heygen_status = Some(JobStatus::Queued.as_str().to_string());
+            item.heygen_queued_at = Some(now.to_string());
+            item.heygen_callback_url = Some(callback_url.to_string());
+            item.heygen_queue_order = Some(item.queue_order());
+            item.heygen_slot = None;
+            item.heygen_claim_id = None;
+        })
+    }
+
+    async fn dequeue(&self, content_id: &str) -> Result<(), StoreError> {
+        self.update(content_id, ContentItem::is_queued, |item| {
+            item.heygen_status = None;
+            item.heygen_queue_order = None;
+            item.heygen_queued_at = None;
+            item.heygen_callback_url = None;
+        })
+    }
+
+    async fn requeue(&self, claim: &Claim, definiteness: Definiteness) -> Result<(), StoreError> {
         let condition = |item: &ContentItem| {
-            item.heygen_claim_id.as_deref() == Some(&claim.claim_id) && status_is(item, JobStatus::Requested)
+            holds(item, claim) && status_is(item, JobStatus::Requested) && item.heygen_queue_order.is_some()
         };
+        self.update(&claim.content_id, condition, |item| {
+            item.heygen_status = Some(JobStatus::Queued.as_str().to_string());
+            item.heygen_attempt = Some(claim.attempt_after_release(definiteness));
+            item.heygen_slot = None;
+            item.heygen_claim_id = None;
+        })?;
+        self.free(claim.slot, &claim.content_id);
+        Ok(())
+    }
+
+    async fn list_queued(&self) -> Result<Vec<ContentItem>, StoreError> {
+        let tables = self.tables.lock().unwrap();
+        let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_queued()).cloned().collect();
+        items.sort_by_key(ContentItem::queue_order);
+        Ok(items)
+    }
+
+    async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
+        let tables = self.tables.lock().unwrap();
+        Ok((0..count).map(|index| RenderSlot { index, holder: tables.slots.get(&index).cloned() }).collect())
+    }
+
+    async fn take_slot(&self, index: u32, content_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let mut tables = self.tables.lock().unwrap();
+        if tables.slots.contains_key(&index) {
+            return Err(StoreError::Conflict);
+        }
+        tables.slots.insert(index, SlotHolder { content_id: content_id.to_string(), taken_at: now.to_string() });
+        Ok(())
+    }
+
+    async fn free_slot(&self, index: u32, content_id: &str) -> Result<(), StoreError> {
+        let mut tables = self.tables.lock().unwrap();
+        match tables.slots.get(&index) {
+            Some(holder) if holder.content_id == content_id => {
+                tables.slots.remove(&index);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let condition = |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.is_pending();
+        self.update(content_id, condition, |item| item.heygen_checked_at = Some(now.to_string()))
+    }
+
+    async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+        let condition = |item: &ContentItem| holds(item, claim) && status_is(item, JobStatus::Requested);
         self.update(&claim.content_id, condition, |item| {
             item.heygen_video_id = Some(video_id.to_string());
             item.heygen_status = Some(JobStatus::Pending.as_str().to_string());
@@ -144,14 +241,15 @@ impl Store for MemoryStore {
     }
 
     async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
-        let condition = |item: &ContentItem| {
-            item.heygen_claim_id.as_deref() == Some(&claim.claim_id) && status_is(item, JobStatus::Requested)
-        };
+        let condition = |item: &ContentItem| holds(item, claim) && status_is(item, JobStatus::Requested);
         self.update(&claim.content_id, condition, |item| {
             item.heygen_status = Some(JobStatus::Failed.as_str().to_string());
             item.heygen_error = Some(error.to_string());
             item.heygen_attempt = Some(claim.attempt_after_release(definiteness));
-        })
+            item.heygen_slot = None;
+        })?;
+        self.free(claim.slot, &claim.content_id);
+        Ok(())
     }
 
     async fn apply_outcome(
@@ -163,26 +261,14 @@ impl Store for MemoryStore {
         attach_video: bool,
     ) -> Result<(), StoreError> {
         let condition = |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.is_pending();
-        self.update(content_id, condition, |item| match outcome {
-            Outcome::Completed { video_url, thumbnail_url } => {
-                item.heygen_status = Some(JobStatus::Completed.as_str().to_string());
-                item.heygen_video_url = Some(video_url.clone());
-                item.heygen_completed_at = Some(now.to_string());
-                if let Some(thumb) = thumbnail_url {
-                    item.heygen_thumbnail_url = Some(thumb.clone());
-                }
-                item.heygen_error = None;
-                if attach_video && !item.has_video() {
-                    item.creator_video_url = Some(video_url.clone());
-                    item.status = Some("submitted".to_string());
-                }
-            }
-            Outcome::Failed { message } => {
-                item.heygen_status = Some(JobStatus::Failed.as_str().to_string());
-                item.heygen_error = Some(message.clone());
-                item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);
-            }
-        })
+        let mut old_slot = None;
+        self.update(content_id, condition, |item| {
+            old_slot = item.heygen_slot.take();
+            item.heygen_checked_at = Some(now.to_string());
+            settle(item, outcome, now, attach_video);
+        })?;
+        self.free(old_slot, content_id);
+        Ok(())
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
@@ -193,5 +279,39 @@ impl Store for MemoryStore {
                 .cmp(&(b.heygen_requested_at.as_deref(), b.content_id.as_str()))
         });
         Ok(items)
+    }
+}
+
+fn unchanged(item: &ContentItem, seen: &ContentItem) -> bool {
+    item.heygen_status == seen.heygen_status
+        && item.heygen_claim_id == seen.heygen_claim_id
+        && item.heygen_attempt == seen.heygen_attempt
+}
+
+fn holds(item: &ContentItem, claim: &Claim) -> bool {
+    item.heygen_claim_id.as_deref() == Some(&claim.claim_id)
+}
+
+/// HeyGen's final answer written on an item (the DynamoDB adapter's `SET`s).
+fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_video: bool) {
+    match outcome {
+        Outcome::Completed { video_url, thumbnail_url } => {
+            item.heygen_status = Some(JobStatus::Completed.as_str().to_string());
+            item.heygen_video_url = Some(video_url.clone());
+            item.heygen_completed_at = Some(now.to_string());
+            if let Some(thumb) = thumbnail_url {
+                item.heygen_thumbnail_url = Some(thumb.clone());
+            }
+            item.heygen_error = None;
+            if attach_video && !item.has_video() {
+                item.creator_video_url = Some(video_url.clone());
+                item.status = Some("submitted".to_string());
+            }
+        }
+        Outcome::Failed { message } => {
+            item.heygen_status = Some(JobStatus::Failed.as_str().to_string());
+            item.heygen_error = Some(message.clone());
+            item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);
+        }
     }
 }

@@ -123,7 +123,7 @@ async fn claim_writes_requested_with_a_fresh_claim_id_and_first_attempt() {
     let tables = Tables::create().await;
     let item = seeded_item(&tables, "c-1").await;
     let now = t("2026-03-01T10:00:00.000Z");
-    let claim = tables.store().claim(&item, now, STALE).await.unwrap();
+    let claim = tables.store().claim(&item, now, STALE, None).await.unwrap();
     assert_eq!(claim.attempt, 1);
     assert_eq!(claim.content_id, "c-1");
     let raw = tables.content_raw("c-1").await;
@@ -151,7 +151,7 @@ async fn claim_fails_as_conflict_when_the_item_is_not_eligible() {
         tables.put_content(item).await;
         let read = store.get_content(id).await.unwrap().unwrap();
         let before = tables.content_raw(id).await;
-        assert!(matches!(store.claim(&read, now, STALE).await, Err(StoreError::Conflict)), "{id}");
+        assert!(matches!(store.claim(&read, now, STALE, None).await, Err(StoreError::Conflict)), "{id}");
         assert_eq!(tables.content_raw(id).await, before, "{id} unchanged");
     }
 }
@@ -167,14 +167,14 @@ async fn claim_condition_holds_against_changes_made_after_the_read() {
     let mut with_video = content("video-later", "cr-1", "2026-03-05", "bible");
     with_video["creator_video_url"] = json!("https://cdn/v.mp4");
     tables.put_content(with_video).await;
-    assert!(matches!(store.claim(&read, now, STALE).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.claim(&read, now, STALE, None).await, Err(StoreError::Conflict)));
 
     // Claimed and released by another call after the read: the item is eligible
     // again, but not as read (its attempt moved on), so this stale read loses.
     let read = seeded_item(&tables, "claimed-later").await;
-    let other = store.claim(&read, now, STALE).await.unwrap();
+    let other = store.claim(&read, now, STALE, None).await.unwrap();
     store.release(&other, "heygen_rejected: bad avatar", Definiteness::Definite).await.unwrap();
-    assert!(matches!(store.claim(&read, now, STALE).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.claim(&read, now, STALE, None).await, Err(StoreError::Conflict)));
 
     // An item deleted after the read is not recreated by a claim.
     let read = seeded_item(&tables, "deleted-later").await;
@@ -186,7 +186,7 @@ async fn claim_condition_holds_against_changes_made_after_the_read() {
         .send()
         .await
         .unwrap();
-    assert!(matches!(store.claim(&read, now, STALE).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.claim(&read, now, STALE, None).await, Err(StoreError::Conflict)));
     assert_eq!(store.get_content("deleted-later").await.unwrap(), None);
 }
 
@@ -201,7 +201,7 @@ async fn eight_concurrent_claims_of_one_item_make_exactly_one_winner() {
         let tasks: Vec<_> = (0..8)
             .map(|_| {
                 let (store, read) = (Arc::clone(&store), Arc::clone(&read));
-                tokio::spawn(async move { store.claim(&read, now, STALE).await })
+                tokio::spawn(async move { store.claim(&read, now, STALE, None).await })
             })
             .collect();
         let mut winners = Vec::new();
@@ -223,15 +223,15 @@ async fn a_stale_claim_is_taken_again_keeping_the_attempt() {
     let store = tables.store();
     let t0 = t("2026-03-01T10:00:00.000Z");
     let read = seeded_item(&tables, "c-1").await;
-    let first = store.claim(&read, t0, STALE).await.unwrap();
+    let first = store.claim(&read, t0, STALE, None).await.unwrap();
 
     // Not yet stale at 599 s.
     let reread = store.get_content("c-1").await.unwrap().unwrap();
     let at_599 = t0.plus(Duration::from_secs(599));
-    assert!(matches!(store.claim(&reread, at_599, STALE).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.claim(&reread, at_599, STALE, None).await, Err(StoreError::Conflict)));
 
     let at_600 = t0.plus(STALE);
-    let second = store.claim(&reread, at_600, STALE).await.unwrap();
+    let second = store.claim(&reread, at_600, STALE, None).await.unwrap();
     assert_eq!(second.attempt, first.attempt, "a stale reclaim replays the same idempotency key");
     assert_ne!(second.claim_id, first.claim_id);
     assert_eq!(tables.content_raw("c-1").await["heygen_requested_at"], "2026-03-01T10:10:00.000Z");
@@ -249,7 +249,7 @@ async fn record_video_makes_the_item_pending_once_and_only_for_its_claim() {
     let store = tables.store();
     let now = t("2026-03-01T10:00:00.000Z");
     let read = seeded_item(&tables, "c-1").await;
-    let claim = store.claim(&read, now, STALE).await.unwrap();
+    let claim = store.claim(&read, now, STALE, None).await.unwrap();
 
     let mut forged = claim.clone();
     forged.claim_id = "someone-else".into();
@@ -271,7 +271,7 @@ async fn release_records_the_error_and_advances_the_attempt_only_when_definite()
     let now = t("2026-03-01T10:00:00.000Z");
 
     let read = seeded_item(&tables, "definite").await;
-    let claim = store.claim(&read, now, STALE).await.unwrap();
+    let claim = store.claim(&read, now, STALE, None).await.unwrap();
     store.release(&claim, "heygen_rejected: invalid_parameter", Definiteness::Definite).await.unwrap();
     let raw = tables.content_raw("definite").await;
     assert_eq!(raw["heygen_status"], "failed");
@@ -280,21 +280,21 @@ async fn release_records_the_error_and_advances_the_attempt_only_when_definite()
     assert!(raw.get("heygen_pending").is_none());
     // The next claim uses the advanced attempt number.
     let reread = store.get_content("definite").await.unwrap().unwrap();
-    assert_eq!(store.claim(&reread, now, STALE).await.unwrap().attempt, 2);
+    assert_eq!(store.claim(&reread, now, STALE, None).await.unwrap().attempt, 2);
 
     let read = seeded_item(&tables, "indefinite").await;
-    let claim = store.claim(&read, now, STALE).await.unwrap();
+    let claim = store.claim(&read, now, STALE, None).await.unwrap();
     store.release(&claim, "heygen_unavailable: 503", Definiteness::Indefinite).await.unwrap();
     assert_eq!(tables.content_raw("indefinite").await["heygen_attempt"], 1);
     let reread = store.get_content("indefinite").await.unwrap().unwrap();
-    assert_eq!(store.claim(&reread, now, STALE).await.unwrap().attempt, 1);
+    assert_eq!(store.claim(&reread, now, STALE, None).await.unwrap().attempt, 1);
 }
 
 /// Claims `id` and records `video_id` for it.
 async fn pending_item(tables: &Tables, id: &str, video_id: &str, at: &str) {
     let store = tables.store();
     let read = seeded_item(tables, id).await;
-    let claim = store.claim(&read, t(at), STALE).await.unwrap();
+    let claim = store.claim(&read, t(at), STALE, None).await.unwrap();
     store.record_video(&claim, video_id).await.unwrap();
 }
 
@@ -389,7 +389,7 @@ async fn find_by_video_id_finds_the_current_video_only() {
         .await
         .unwrap();
     let reread = store.get_content("c-1").await.unwrap().unwrap();
-    let claim = store.claim(&reread, t("2026-03-01T10:02:00.000Z"), STALE).await.unwrap();
+    let claim = store.claim(&reread, t("2026-03-01T10:02:00.000Z"), STALE, None).await.unwrap();
     assert_eq!(claim.attempt, 2);
     assert_eq!(store.find_by_video_id("v-1").await.unwrap(), None);
     store.record_video(&claim, "v-2").await.unwrap();
@@ -405,7 +405,7 @@ async fn pending_items_are_listed_oldest_first_ties_by_content_id() {
     pending_item(&tables, "c-a", "v-1", "2026-03-01T10:00:00.000Z").await;
     // Requested (no video id yet) is pending too.
     let read = seeded_item(&tables, "c-requested").await;
-    store.claim(&read, t("2026-03-01T11:00:00.000Z"), STALE).await.unwrap();
+    store.claim(&read, t("2026-03-01T11:00:00.000Z"), STALE, None).await.unwrap();
     // Settled items are not listed.
     pending_item(&tables, "c-done", "v-4", "2026-03-01T09:00:00.000Z").await;
     let done = Outcome::Completed { video_url: "https://v/4.mp4".into(), thumbnail_url: None };
@@ -446,12 +446,12 @@ async fn attributes_the_service_does_not_know_survive_every_write() {
     let now = t("2026-03-01T10:00:00.000Z");
 
     let read = store.get_content("c-1").await.unwrap().unwrap();
-    let claim = store.claim(&read, now, STALE).await.unwrap();
+    let claim = store.claim(&read, now, STALE, None).await.unwrap();
     keeps_extras(&tables.content_raw("c-1").await);
     store.release(&claim, "heygen_rejected: x", Definiteness::Definite).await.unwrap();
     keeps_extras(&tables.content_raw("c-1").await);
     let read = store.get_content("c-1").await.unwrap().unwrap();
-    let claim = store.claim(&read, now, STALE).await.unwrap();
+    let claim = store.claim(&read, now, STALE, None).await.unwrap();
     store.record_video(&claim, "v-1").await.unwrap();
     keeps_extras(&tables.content_raw("c-1").await);
     let done = Outcome::Completed { video_url: "https://v/1.mp4".into(), thumbnail_url: None };
@@ -470,7 +470,7 @@ async fn dynamodb_failures_are_typed_unavailable() {
     let store = shared::store::DynamoStore::new(tables.client.clone(), names);
     let now = t("2026-03-01T10:00:00.000Z");
     let item = shared::domain::ContentItem { content_id: "c-1".into(), ..Default::default() };
-    let claim = shared::domain::Claim { content_id: "c-1".into(), claim_id: "k".into(), attempt: 1 };
+    let claim = shared::domain::Claim { content_id: "c-1".into(), claim_id: "k".into(), attempt: 1, slot: None };
     let done = Outcome::Completed { video_url: "u".into(), thumbnail_url: None };
     let results = [
         store.settings().await.err(),
@@ -478,7 +478,7 @@ async fn dynamodb_failures_are_typed_unavailable() {
         store.content_for("cr-1", month("2026-03"), Mode::Bible).await.err(),
         store.get_content("c-1").await.err(),
         store.find_by_video_id("v-1").await.err(),
-        store.claim(&item, now, STALE).await.err(),
+        store.claim(&item, now, STALE, None).await.err(),
         store.record_video(&claim, "v").await.err(),
         store.release(&claim, "x", Definiteness::Definite).await.err(),
         store.apply_outcome("c-1", "v", &done, now, true).await.err(),
@@ -564,7 +564,7 @@ async fn a_claim_applied_but_answered_with_a_failure_is_still_ours() {
     tables.put_content(content("c-1", "cr-1", "2026-03-05", "bible")).await;
     let store = shared::store::DynamoStore::new(lossy, tables.names.clone());
     let read = seeded_item(&tables, "c-1").await;
-    let claim = store.claim(&read, t("2026-03-01T10:00:00.000Z"), STALE).await.unwrap();
+    let claim = store.claim(&read, t("2026-03-01T10:00:00.000Z"), STALE, None).await.unwrap();
     let raw = tables.content_raw("c-1").await;
     assert_eq!(raw["heygen_status"], "requested");
     assert_eq!(raw["heygen_claim_id"].as_str(), Some(claim.claim_id.as_str()));

@@ -1,0 +1,88 @@
+//! Render slots (contract section 7): at most `heygen_max_concurrent_renders`
+//! items in flight because of this service. Slot `k` is an item of the settings
+//! table under the key `_render_slot/k`; an item in flight holds exactly one, and
+//! names it in `heygen_slot`. A slot is taken (conditionally on being free)
+//! before its item is claimed, and freed after the item leaves flight, so that
+//! at every moment the items in flight are at most the slots held.
+
+use std::time::Duration;
+
+use super::{ContentItem, Timestamp};
+
+/// The settings-table key of slot `index`.
+pub fn slot_key(index: u32) -> String {
+    format!("_render_slot/{index}")
+}
+
+/// Who holds a slot, since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotHolder {
+    pub content_id: String,
+    pub taken_at: String,
+}
+
+/// One slot as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderSlot {
+    pub index: u32,
+    pub holder: Option<SlotHolder>,
+}
+
+/// A slot taken this long ago whose holder is not in flight on it is leaked (its
+/// taker died between the two writes, or an item left flight outside this
+/// service): the worker frees it. Far longer than a claim takes after its slot.
+pub const SLOT_LEAK_AFTER: Duration = Duration::from_secs(120);
+
+impl RenderSlot {
+    pub fn is_free(&self) -> bool {
+        self.holder.is_none()
+    }
+
+    /// Whether the slot is held, long enough ago, by an item that (as read now,
+    /// consistently) is not in flight on this slot.
+    pub fn is_leaked(&self, holder_now: Option<&ContentItem>, now: Timestamp) -> bool {
+        let Some(holder) = &self.holder else {
+            return false;
+        };
+        let old_enough = match Timestamp::parse(&holder.taken_at) {
+            Ok(at) => at <= now.minus(SLOT_LEAK_AFTER),
+            Err(_) => true,
+        };
+        let in_flight_here = holder_now.is_some_and(|item| item.is_pending() && item.heygen_slot == Some(self.index));
+        old_enough && !in_flight_here
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(at: &str) -> RenderSlot {
+        RenderSlot { index: 3, holder: Some(SlotHolder { content_id: "c-1".into(), taken_at: at.into() }) }
+    }
+
+    fn item(status: &str, slot: Option<u32>) -> ContentItem {
+        ContentItem {
+            content_id: "c-1".into(),
+            heygen_status: Some(status.into()),
+            heygen_slot: slot,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_slot_is_leaked_only_when_old_and_its_holder_is_not_in_flight_on_it() {
+        let now = Timestamp::parse("2026-03-01T12:00:00.000Z").unwrap();
+        let old = held("2026-03-01T11:57:00.000Z");
+        let young = held("2026-03-01T11:59:30.000Z");
+        assert!(!old.is_leaked(Some(&item("pending", Some(3))), now));
+        assert!(!old.is_leaked(Some(&item("requested", Some(3))), now));
+        assert!(old.is_leaked(Some(&item("completed", Some(3))), now));
+        assert!(old.is_leaked(Some(&item("pending", Some(4))), now), "in flight on another slot");
+        assert!(old.is_leaked(Some(&item("queued", None)), now));
+        assert!(old.is_leaked(None, now), "the item is gone");
+        assert!(!young.is_leaked(None, now), "a claim may be on its way");
+        assert!(!RenderSlot { index: 3, holder: None }.is_leaked(None, now));
+        assert_eq!(slot_key(7), "_render_slot/7");
+    }
+}
