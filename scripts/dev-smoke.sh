@@ -18,7 +18,8 @@ state=target/dev/smoke-stack.json
 log=target/dev/smoke.log
 rm -f "$state"
 
-DEV_PORT=$port DEV_RENDER_SECONDS=1 DEV_FAIL_EVERY=4 DEV_STATE_FILE=$state setsid scripts/dev.sh >"$log" 2>&1 &
+DEV_PORT=$port DEV_RENDER_SECONDS=1 DEV_FAIL_EVERY=4 DEV_TICK_SECONDS=1 DEV_DROP_CALLBACKS=3 HEYGEN_RECONCILE_AFTER_SECONDS=2 \
+  DEV_STATE_FILE=$state setsid scripts/dev.sh >"$log" 2>&1 &
 dev_pid=$!
 stop_dev() {
   kill -TERM "$dev_pid" 2>/dev/null || true

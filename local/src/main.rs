@@ -88,6 +88,8 @@ async fn run() -> Result<(), Error> {
                 webhook_secret: SIM_WEBHOOK_SECRET.into(),
                 render_time: render,
                 fail_every,
+                concurrency: env_or("DEV_HEYGEN_CONCURRENCY", "10").parse()?,
+                drop_callback_every: env_or("DEV_DROP_CALLBACKS", "5").parse()?,
             })
             .await?;
             let settings = [("heygen_requests_per_second", "4"), ("heygen_default_voice_id", "sim-voice-default")];
@@ -107,6 +109,7 @@ async fn run() -> Result<(), Error> {
         heygen_api_base_url: api_base.clone(),
         heygen_callback_url: Some(format!("{base}/webhooks/heygen")),
         claim_stale_after: Duration::from_secs(600),
+        reconcile_after: Duration::from_secs(env_or("HEYGEN_RECONCILE_AFTER_SECONDS", "20").parse()?),
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
     };
@@ -132,14 +135,17 @@ async fn run() -> Result<(), Error> {
     println!("\nHeyGen pipeline, local stack: {base}");
     if real_key.is_some() {
         println!("  HeyGen: the REAL API at {api_base}. Every render costs money; one item is seeded.");
-        println!("  HeyGen cannot call back to localhost: reconcile with ?refresh=true once it is rendered.");
+        println!("  HeyGen cannot call back to localhost: the worker's ticks reconcile each render.");
     } else {
         println!(
-            "  HeyGen: simulator at {api_base} (renders take {}s, every {}th fails; callbacks are signed)",
+            "  HeyGen: simulator at {api_base} (renders take {}s, every {}th fails, at most {} at once, every {}th callback dropped)",
             env_or("DEV_RENDER_SECONDS", "5"),
-            env_or("DEV_FAIL_EVERY", "7")
+            env_or("DEV_FAIL_EVERY", "7"),
+            env_or("DEV_HEYGEN_CONCURRENCY", "10"),
+            env_or("DEV_DROP_CALLBACKS", "5"),
         );
     }
+    println!("  Worker: a tick every {}s (reconcile, recover, feed the queue)", env_or("DEV_TICK_SECONDS", "5"));
     println!(
         "  Seeded: {} creators, {} content items for {month}; state in {state_file}",
         seeded.creators, seeded.items
@@ -153,10 +159,27 @@ async fn run() -> Result<(), Error> {
     );
     println!("  curl -s {base}/admin/content-production/heygen");
     println!("  curl -s '{base}/admin/content-production/heygen?refresh=true'");
+    println!(
+        "  curl -s -X POST {base}/admin/content-production/heygen/cancel -H 'content-type: application/json' -d '{{\"month\":\"{month}\",\"mode\":\"bible\"}}'"
+    );
     println!("  curl -s -H 'x-local-groups: [editors]' {base}/admin/content-production/heygen   # 403");
     println!("\nAdmin routes run as a local admin (sub local-admin); Ctrl-C stops everything.\n");
     tracing::info!(base_url = %base, "local stack ready");
 
+    // EventBridge Scheduler cannot fire locally: the worker's handler is invoked
+    // here as the schedule would, every DEV_TICK_SECONDS.
+    let deps = std::sync::Arc::new(deps);
+    let tick_every = Duration::from_secs_f64(env_or("DEV_TICK_SECONDS", "5").parse()?);
+    let ticking = std::sync::Arc::clone(&deps);
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick_every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let event = lambda_runtime::LambdaEvent::new(json!({}), lambda_runtime::Context::default());
+            heygen_worker::handle_event(ticking.as_ref(), event).await;
+        }
+    });
     server::serve(listener, deps, env_or("ADMIN_ORIGIN", "http://localhost:5173")).await?;
     Ok(())
 }

@@ -23,14 +23,19 @@ use shared::wiring::ProductionDeps;
 pub type LocalDeps = ProductionDeps;
 
 struct Server {
-    deps: LocalDeps,
+    deps: Arc<LocalDeps>,
     admin_origin: String,
 }
 
 const ADMIN_PATH: &str = "/admin/content-production/heygen";
+const CANCEL_PATH: &str = "/admin/content-production/heygen/cancel";
 const WEBHOOK_PATH: &str = "/webhooks/heygen";
 
-pub async fn serve(listener: tokio::net::TcpListener, deps: LocalDeps, admin_origin: String) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    deps: Arc<LocalDeps>,
+    admin_origin: String,
+) -> std::io::Result<()> {
     let server = Arc::new(Server { deps, admin_origin });
     let app = Router::new().fallback(route).layer(DefaultBodyLimit::max(8 * 1024 * 1024)).with_state(server);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
@@ -60,7 +65,7 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
             .into_response();
     };
     let path = parts.uri.path().to_string();
-    let admin = path == ADMIN_PATH;
+    let admin = path == ADMIN_PATH || path == CANCEL_PATH;
     if !admin && path != WEBHOOK_PATH {
         return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found"}))).into_response();
     }
@@ -82,9 +87,9 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
             return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "Bad Request"}))).into_response();
         }
     };
-    let deps = &server.deps;
+    let deps = server.deps.as_ref();
     let answer = match (admin, parts.method.clone()) {
-        (true, Method::GET) => admin_pending::handle_request(deps, lambda_request).await,
+        (true, Method::GET) if path == ADMIN_PATH => admin_pending::handle_request(deps, lambda_request).await,
         (true, _) => admin_trigger::handle_request(deps, lambda_request).await,
         (false, _) => heygen_webhook::handle_request(deps, lambda_request).await,
     };

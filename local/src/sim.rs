@@ -1,6 +1,8 @@
 //! A HeyGen v3 simulator for the local stack: creates (with idempotency keys),
 //! renders that finish after a few seconds, signed callbacks to the webhook with
-//! redelivery, status calls, and occasional failures.
+//! redelivery, status calls, occasional failures, HeyGen's concurrency limit
+//! (429 with `Retry-After` while that many renders are running) and callbacks
+//! that never come (for the worker to reconcile).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +26,10 @@ pub struct SimConfig {
     /// Every n-th video fails to render (0: never). A script containing
     /// `[fail]` always fails.
     pub fail_every: u64,
+    /// Renders running at once before a create is refused with 429.
+    pub concurrency: usize,
+    /// Every n-th callback is never sent (0: none).
+    pub drop_callback_every: u64,
 }
 
 struct Video {
@@ -99,6 +105,17 @@ async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::bod
     if !["16:9", "9:16", "4:5", "5:4", "1:1", "auto"].contains(&text("aspect_ratio").as_str()) {
         return error(StatusCode::BAD_REQUEST, "invalid_parameter", "aspect_ratio is invalid");
     }
+    let rendering = sim.videos.lock().await.values().filter(|v| v.created.elapsed() < sim.config.render_time).count();
+    if rendering >= sim.config.concurrency {
+        tracing::warn!(rendering, "simulator: concurrency limit reached; 429");
+        let mut refused =
+            error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", "too many concurrent video jobs for this plan");
+        let retry_after = sim.config.render_time.as_secs().max(1).to_string();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after) {
+            refused.headers_mut().insert("retry-after", value);
+        }
+        return refused;
+    }
     let n = {
         let mut count = sim.count.lock().await;
         *count += 1;
@@ -134,6 +151,11 @@ async fn render_then_call_back(sim: Arc<Sim>, id: String) {
         (v.callback_url.clone(), v.callback_id.clone(), v.fails)
     };
     let Some(url) = url else { return };
+    let number = id.trim_start_matches("sim-").parse::<u64>().unwrap_or(0);
+    if sim.config.drop_callback_every > 0 && number % sim.config.drop_callback_every == 0 {
+        tracing::warn!(video_id = %id, "simulator: this callback is dropped; the worker must reconcile it");
+        return;
+    }
     let body = if fails {
         json!({"event_type": "avatar_video.fail", "event_data": {"video_id": id, "msg": "simulated render failure", "callback_id": callback_id}})
     } else {

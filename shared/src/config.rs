@@ -5,6 +5,7 @@ use std::time::Duration;
 
 pub const DEFAULT_HEYGEN_API_BASE_URL: &str = "https://api.heygen.com";
 pub const DEFAULT_CLAIM_STALE_SECONDS: u64 = 600;
+pub const DEFAULT_RECONCILE_AFTER_SECONDS: u64 = 300;
 pub const DEFAULT_ADMIN_GROUP: &str = "admin";
 pub const DEFAULT_ADMIN_GROUPS_CLAIM: &str = "cognito:groups";
 
@@ -23,6 +24,8 @@ pub struct Config {
     pub heygen_api_base_url: String,
     pub heygen_callback_url: Option<String>,
     pub claim_stale_after: Duration,
+    /// A pending item not checked for this long is checked by the worker.
+    pub reconcile_after: Duration,
     pub admin_group: String,
     pub admin_groups_claim: String,
 }
@@ -57,6 +60,13 @@ impl Config {
                 reason: "must be a whole number of seconds above 0",
             })?,
         };
+        let reconcile = match optional("HEYGEN_RECONCILE_AFTER_SECONDS") {
+            None => DEFAULT_RECONCILE_AFTER_SECONDS,
+            Some(v) => v.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                name: "HEYGEN_RECONCILE_AFTER_SECONDS",
+                reason: "must be a whole number of seconds",
+            })?,
+        };
         Ok(Self {
             tables: TableNames {
                 settings: required("SETTINGS_TABLE")?,
@@ -67,6 +77,7 @@ impl Config {
             heygen_api_base_url: base.trim_end_matches('/').to_string(),
             heygen_callback_url: optional("HEYGEN_CALLBACK_URL"),
             claim_stale_after: Duration::from_secs(stale),
+            reconcile_after: Duration::from_secs(reconcile),
             admin_group: optional("ADMIN_GROUP").unwrap_or_else(|| DEFAULT_ADMIN_GROUP.to_string()),
             admin_groups_claim: optional("ADMIN_GROUPS_CLAIM")
                 .unwrap_or_else(|| DEFAULT_ADMIN_GROUPS_CLAIM.to_string()),
@@ -105,6 +116,7 @@ mod tests {
         assert_eq!(c.heygen_api_base_url, "https://api.heygen.com");
         assert_eq!(c.heygen_callback_url, None);
         assert_eq!(c.claim_stale_after, Duration::from_secs(600));
+        assert_eq!(c.reconcile_after, Duration::from_secs(300));
         assert_eq!(c.admin_group, "admin");
         assert_eq!(c.admin_groups_claim, "cognito:groups");
     }
@@ -115,6 +127,7 @@ mod tests {
             ("HEYGEN_API_BASE_URL", "http://127.0.0.1:9000/"),
             ("HEYGEN_CALLBACK_URL", "https://api.example/webhooks/heygen"),
             ("HEYGEN_CLAIM_STALE_SECONDS", "30"),
+            ("HEYGEN_RECONCILE_AFTER_SECONDS", "0"),
             ("ADMIN_GROUP", "ops"),
             ("ADMIN_GROUPS_CLAIM", "groups"),
         ]))
@@ -122,6 +135,7 @@ mod tests {
         assert_eq!(c.heygen_api_base_url, "http://127.0.0.1:9000");
         assert_eq!(c.heygen_callback_url.as_deref(), Some("https://api.example/webhooks/heygen"));
         assert_eq!(c.claim_stale_after, Duration::from_secs(30));
+        assert_eq!(c.reconcile_after, Duration::ZERO);
         assert_eq!((c.admin_group.as_str(), c.admin_groups_claim.as_str()), ("ops", "groups"));
     }
 

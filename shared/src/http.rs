@@ -91,6 +91,11 @@ pub fn query_values<'a>(request: &'a Request, name: &str) -> Vec<&'a str> {
     request.query_string_parameters_ref().and_then(|q| q.all(name)).unwrap_or_default()
 }
 
+/// A report as JSON, for a handler that answers more than one shape.
+pub fn to_value<T: Serialize>(report: T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(report).map_err(|_| ApiError::Internal("a report could not be serialised"))
+}
+
 /// A JSON response.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
     match serde_json::to_string(body) {

@@ -174,6 +174,7 @@ pub mod stack {
                 heygen_api_base_url: heygen.uri(),
                 heygen_callback_url: None,
                 claim_stale_after: Duration::from_secs(600),
+                reconcile_after: Duration::ZERO,
                 admin_group: "admin".into(),
                 admin_groups_claim: "cognito:groups".into(),
             };
@@ -277,6 +278,15 @@ pub mod stack {
 
         pub async fn pending(&self, event: Value) -> (u16, Value) {
             call(admin_pending::handle_request(&self.deps, request(&event)).await)
+        }
+
+        /// One worker tick, as the schedule would invoke it (25 s to its deadline).
+        pub async fn tick(&self) -> shared::app::worker::TickReport {
+            let invocation = shared::app::Invocation {
+                deadline: tokio::time::Instant::now() + Duration::from_secs(25),
+                domain_name: None,
+            };
+            shared::app::worker::tick(&self.deps, &invocation).await
         }
 
         pub async fn webhook(&self, event: Value) -> (u16, Value) {

@@ -20,6 +20,8 @@ pub struct Timing {
     pub response_margin: Duration,
     /// The webhook's budget for confirming with HeyGen (HeyGen waits about 10 s).
     pub webhook_confirm_budget: Duration,
+    /// A render slot held this long by an item not in flight on it is freed.
+    pub slot_leak_after: Duration,
 }
 
 impl Default for Timing {
@@ -28,6 +30,7 @@ impl Default for Timing {
             start_margin: Duration::from_secs(5),
             response_margin: Duration::from_secs(2),
             webhook_confirm_budget: Duration::from_secs(5),
+            slot_leak_after: crate::domain::SLOT_LEAK_AFTER,
         }
     }
 }

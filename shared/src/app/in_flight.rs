@@ -1,6 +1,6 @@
 //! `GET /admin/content-production/heygen`: the renders in flight (`requested`
-//! or `pending`), and with `?refresh=true` a reconciliation by polling HeyGen
-//! (section 2).
+//! or `pending`) and the render queue, and with `?refresh=true` a
+//! reconciliation by polling HeyGen (section 2).
 
 use serde::Serialize;
 use tokio::time::Instant;
@@ -59,10 +59,34 @@ pub struct RefreshCounts {
     pub stopped: Option<String>,
 }
 
+/// An item waiting in the render queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QueuedEntry {
+    pub content_id: String,
+    pub creator_id: Option<String>,
+    pub mode: String,
+    pub date: String,
+    pub queued_at: Option<String>,
+}
+
+impl From<&ContentItem> for QueuedEntry {
+    fn from(item: &ContentItem) -> Self {
+        Self {
+            content_id: item.content_id.clone(),
+            creator_id: item.assigned_creator_id.clone(),
+            mode: item.mode.clone(),
+            date: item.date.clone(),
+            queued_at: item.heygen_queued_at.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InFlightReport {
     pub count: usize,
     pub pending: Vec<InFlightEntry>,
+    /// The render queue, in the order it will be worked.
+    pub queued: Vec<QueuedEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refreshed: Option<RefreshCounts>,
 }
@@ -75,8 +99,9 @@ pub async fn list_in_flight<P: Ports>(
     invocation: &Invocation,
 ) -> Result<InFlightReport, ApiError> {
     let items = deps.store.list_pending().await?;
+    let queued: Vec<QueuedEntry> = deps.store.list_queued().await?.iter().map(QueuedEntry::from).collect();
     if !refresh {
-        return Ok(report(&items, None));
+        return Ok(report(&items, queued, None));
     }
     let api_key = deps.api_key().await?;
     let start_until = invocation.start_until(&deps.timing);
@@ -147,7 +172,7 @@ pub async fn list_in_flight<P: Ports>(
         stopped = counts.stopped.as_deref().unwrap_or("none"),
         "refresh finished"
     );
-    Ok(report(&still, Some(counts)))
+    Ok(report(&still, queued, Some(counts)))
 }
 
 /// DynamoDB failing stops the refresh; the item stays listed, unchecked.
@@ -158,9 +183,9 @@ fn storage_stopped(counts: &mut RefreshCounts, still: &mut Vec<ContentItem>, ite
     still.push(item);
 }
 
-fn report(items: &[ContentItem], refreshed: Option<RefreshCounts>) -> InFlightReport {
+fn report(items: &[ContentItem], queued: Vec<QueuedEntry>, refreshed: Option<RefreshCounts>) -> InFlightReport {
     let pending: Vec<InFlightEntry> = items.iter().map(InFlightEntry::from).collect();
-    InFlightReport { count: pending.len(), pending, refreshed }
+    InFlightReport { count: pending.len(), pending, queued, refreshed }
 }
 
 #[cfg(test)]

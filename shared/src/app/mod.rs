@@ -14,12 +14,14 @@
 pub mod admin;
 pub mod apply_status;
 mod deps;
+pub mod dispatch;
 mod error;
 pub mod heygen_policy;
 pub mod in_flight;
 pub mod pacing;
 pub mod trigger;
 pub mod webhook;
+pub mod worker;
 
 pub use deps::{Deps, Invocation, Ports, Timing};
 pub use error::ApiError;

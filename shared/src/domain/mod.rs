@@ -18,7 +18,7 @@ pub use content::{
 };
 pub use creator::Creator;
 pub use job::{Claim, Definiteness, Outcome, request_error_text};
-pub use settings::Settings;
+pub use settings::{MAX_RENDER_SLOTS, Settings};
 pub use slots::{RenderSlot, SLOT_LEAK_AFTER, SlotHolder, slot_key};
 pub use timestamp::{Timestamp, TimestampError};
 

@@ -38,14 +38,14 @@ impl RenderSlot {
         self.holder.is_none()
     }
 
-    /// Whether the slot is held, long enough ago, by an item that (as read now,
-    /// consistently) is not in flight on this slot.
-    pub fn is_leaked(&self, holder_now: Option<&ContentItem>, now: Timestamp) -> bool {
+    /// Whether the slot is held, at least `after` ago, by an item that (as read
+    /// now, consistently) is not in flight on this slot.
+    pub fn is_leaked(&self, holder_now: Option<&ContentItem>, now: Timestamp, after: Duration) -> bool {
         let Some(holder) = &self.holder else {
             return false;
         };
         let old_enough = match Timestamp::parse(&holder.taken_at) {
-            Ok(at) => at <= now.minus(SLOT_LEAK_AFTER),
+            Ok(at) => at <= now.minus(after),
             Err(_) => true,
         };
         let in_flight_here = holder_now.is_some_and(|item| item.is_pending() && item.heygen_slot == Some(self.index));
@@ -75,14 +75,14 @@ mod tests {
         let now = Timestamp::parse("2026-03-01T12:00:00.000Z").unwrap();
         let old = held("2026-03-01T11:57:00.000Z");
         let young = held("2026-03-01T11:59:30.000Z");
-        assert!(!old.is_leaked(Some(&item("pending", Some(3))), now));
-        assert!(!old.is_leaked(Some(&item("requested", Some(3))), now));
-        assert!(old.is_leaked(Some(&item("completed", Some(3))), now));
-        assert!(old.is_leaked(Some(&item("pending", Some(4))), now), "in flight on another slot");
-        assert!(old.is_leaked(Some(&item("queued", None)), now));
-        assert!(old.is_leaked(None, now), "the item is gone");
-        assert!(!young.is_leaked(None, now), "a claim may be on its way");
-        assert!(!RenderSlot { index: 3, holder: None }.is_leaked(None, now));
+        assert!(!old.is_leaked(Some(&item("pending", Some(3))), now, SLOT_LEAK_AFTER));
+        assert!(!old.is_leaked(Some(&item("requested", Some(3))), now, SLOT_LEAK_AFTER));
+        assert!(old.is_leaked(Some(&item("completed", Some(3))), now, SLOT_LEAK_AFTER));
+        assert!(old.is_leaked(Some(&item("pending", Some(4))), now, SLOT_LEAK_AFTER), "in flight on another slot");
+        assert!(old.is_leaked(Some(&item("queued", None)), now, SLOT_LEAK_AFTER));
+        assert!(old.is_leaked(None, now, SLOT_LEAK_AFTER), "the item is gone");
+        assert!(!young.is_leaked(None, now, SLOT_LEAK_AFTER), "a claim may be on its way");
+        assert!(!RenderSlot { index: 3, holder: None }.is_leaked(None, now, SLOT_LEAK_AFTER));
         assert_eq!(slot_key(7), "_render_slot/7");
     }
 }

@@ -46,12 +46,22 @@ struct State {
     creates: Vec<(String, String)>,
     videos: Vec<(String, String)>,
     statuses: HashMap<String, VideoStatus>,
+    /// Status reads of each video so far.
+    polls: HashMap<String, u32>,
+    /// Jobs rendering now (made, not yet reported finished), and the most ever.
+    rendering: usize,
+    peak: usize,
 }
 
-/// The fake. Without a plan for an item, every create is accepted.
+/// The fake. Without a plan for an item, every create is accepted; a video
+/// renders until its status has been read `renders_for_polls` times (never, if
+/// unset), then is completed.
 #[derive(Default)]
 pub struct FakeHeygen {
     state: Mutex<State>,
+    renders_for_polls: Option<u32>,
+    /// How long a create takes to answer.
+    create_delay: std::time::Duration,
 }
 
 fn error_for(answer: FakeAnswer) -> HeygenError {
@@ -73,6 +83,22 @@ fn error_for(answer: FakeAnswer) -> HeygenError {
 impl FakeHeygen {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Videos complete once their status has been read `polls` times.
+    pub fn rendering_for(polls: u32) -> Self {
+        Self { renders_for_polls: Some(polls), ..Self::default() }
+    }
+
+    /// Creates take `delay` to answer (the video is made at the start).
+    pub fn with_create_delay(mut self, delay: std::time::Duration) -> Self {
+        self.create_delay = delay;
+        self
+    }
+
+    /// The most jobs HeyGen was ever rendering at once.
+    pub fn peak_rendering(&self) -> usize {
+        self.state.lock().unwrap().peak
     }
 
     /// The answers to the next creates of `content_id`, in order; then `Accept`.
@@ -114,6 +140,51 @@ impl Heygen for FakeHeygen {
             return Err(HeygenError::Deadline);
         }
         let key = idempotency_key(&video.content_id, video.attempt);
+        let answered = self.answer_create(video, key);
+        if !self.create_delay.is_zero() {
+            tokio::time::sleep(self.create_delay).await;
+        }
+        answered
+    }
+
+    async fn video_status(
+        &self,
+        _api_key: &SecretString,
+        video_id: &str,
+        deadline: Instant,
+    ) -> Result<VideoStatus, HeygenError> {
+        if Instant::now() >= deadline {
+            return Err(HeygenError::Deadline);
+        }
+        let mut state = self.state.lock().unwrap();
+        if let Some(status) = state.statuses.get(video_id) {
+            return Ok(status.clone());
+        }
+        if !state.videos.iter().any(|(_, v)| v == video_id) {
+            return Err(HeygenError::NotFound);
+        }
+        let polls = {
+            let n = state.polls.entry(video_id.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let done = self.renders_for_polls.is_some_and(|needed| polls >= needed);
+        if done && polls == self.renders_for_polls.unwrap_or(0) {
+            state.rendering = state.rendering.saturating_sub(1);
+        }
+        Ok(VideoStatus {
+            video_id: video_id.to_string(),
+            state: if done { RenderState::Completed } else { RenderState::Processing },
+            video_url: done.then(|| format!("https://files.fake/{video_id}.mp4")),
+            thumbnail_url: None,
+            failure_code: None,
+            failure_message: None,
+        })
+    }
+}
+
+impl FakeHeygen {
+    fn answer_create(&self, video: &CreateVideo, key: String) -> Result<CreatedVideo, HeygenError> {
         let mut state = self.state.lock().unwrap();
         state.creates.push((video.content_id.clone(), key.clone()));
         let answer = match state.given.get(&key) {
@@ -128,6 +199,8 @@ impl Heygen for FakeHeygen {
                 let video_id = format!("fake-{}-{}", video.content_id, state.videos.len() + 1);
                 state.given.insert(key, Given::Video(video_id.clone()));
                 state.videos.push((video.content_id.clone(), video_id.clone()));
+                state.rendering += 1;
+                state.peak = state.peak.max(state.rendering);
                 if answer == FakeAnswer::ServerAfterCreating {
                     return Err(error_for(answer));
                 }
@@ -139,31 +212,5 @@ impl Heygen for FakeHeygen {
             }
             FakeAnswer::RateLimited | FakeAnswer::Server | FakeAnswer::Timeout => Err(error_for(answer)),
         }
-    }
-
-    async fn video_status(
-        &self,
-        _api_key: &SecretString,
-        video_id: &str,
-        deadline: Instant,
-    ) -> Result<VideoStatus, HeygenError> {
-        if Instant::now() >= deadline {
-            return Err(HeygenError::Deadline);
-        }
-        let state = self.state.lock().unwrap();
-        if let Some(status) = state.statuses.get(video_id) {
-            return Ok(status.clone());
-        }
-        if state.videos.iter().any(|(_, v)| v == video_id) {
-            return Ok(VideoStatus {
-                video_id: video_id.to_string(),
-                state: RenderState::Processing,
-                video_url: None,
-                thumbnail_url: None,
-                failure_code: None,
-                failure_message: None,
-            });
-        }
-        Err(HeygenError::NotFound)
     }
 }

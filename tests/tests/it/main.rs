@@ -17,3 +17,4 @@ mod template;
 mod trigger;
 mod trigger_properties;
 mod webhook;
+mod worker;

@@ -11,6 +11,7 @@ use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
 const ADMIN: &str = "/admin/content-production/heygen";
+const CANCEL: &str = "/admin/content-production/heygen/cancel";
 const WEBHOOK: &str = "/webhooks/heygen";
 
 struct Spec {
@@ -116,6 +117,28 @@ async fn every_response_matches_openapi_and_every_documented_one_is_produced() {
     let mut text_plain = trigger.clone();
     text_plain["headers"]["content-type"] = "text/plain".into();
     spec.check(ADMIN, "post", &stack.trigger(text_plain).await);
+
+    // Cancel: the queue of a month, in every answer.
+    let cancel = event("cancel");
+    spec.check(CANCEL, "post", &stack.trigger(cancel.clone()).await);
+    spec.check(
+        CANCEL,
+        "post",
+        &stack.trigger(with_body(cancel.clone(), r#"{"month":"2026-03","mode":"bible","dry_run":true}"#)).await,
+    );
+    let mut cancel_no_claims = cancel.clone();
+    cancel_no_claims["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    spec.check(CANCEL, "post", &stack.trigger(cancel_no_claims).await);
+    let mut cancel_not_admin = cancel.clone();
+    cancel_not_admin["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = "[editors]".into();
+    spec.check(CANCEL, "post", &stack.trigger(cancel_not_admin).await);
+    spec.check(CANCEL, "post", &stack.trigger(method_of(&cancel, "PUT")).await);
+    spec.check(CANCEL, "post", &stack.trigger(with_body(cancel.clone(), &"x".repeat(300 * 1024))).await);
+    let mut cancel_text = cancel.clone();
+    cancel_text["headers"]["content-type"] = "text/plain".into();
+    spec.check(CANCEL, "post", &stack.trigger(cancel_text).await);
+    let queue_down = Stack::flaky(StoreOp::ListQueued, 0).await;
+    spec.check(CANCEL, "post", &queue_down.trigger(cancel.clone()).await);
 
     spec.check(ADMIN, "get", &stack.pending(event("pending")).await);
     let c1_video = stack.tables.content_raw("c-1").await["heygen_video_id"].as_str().unwrap().to_string();

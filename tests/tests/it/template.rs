@@ -22,6 +22,10 @@ fn every_contract_route_goes_to_its_function_with_its_auth() {
     for (_, f) in functions(&t) {
         let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
         for (_, e) in f["Properties"]["Events"].as_mapping().unwrap() {
+            if binary == "heygen-worker" {
+                assert_eq!(e["Type"].as_str(), Some("ScheduleV2"), "the worker has no route");
+                continue;
+            }
             assert_eq!(e["Type"].as_str(), Some("HttpApi"));
             let p = &e["Properties"];
             let auth = p["Auth"]["Authorizer"].as_str().unwrap().to_string();
@@ -39,6 +43,7 @@ fn every_contract_route_goes_to_its_function_with_its_auth() {
         ("GET", "/webhooks/heygen", "heygen-webhook", "NONE"),
         ("OPTIONS", "/webhooks/heygen", "heygen-webhook", "NONE"),
         ("POST", "/admin/content-production/heygen", "admin-trigger", "AdminJwt"),
+        ("POST", "/admin/content-production/heygen/cancel", "admin-trigger", "AdminJwt"),
         ("POST", "/webhooks/heygen", "heygen-webhook", "NONE"),
     ];
     let got: Vec<_> = routes.iter().map(|(m, p, b, a)| (m.as_str(), p.as_str(), b.as_str(), a.as_str())).collect();
@@ -60,7 +65,11 @@ fn functions_are_built_from_the_workspace_with_their_timeouts() {
         let manifest = format!("{}/../functions/{binary}/Cargo.toml", env!("CARGO_MANIFEST_DIR"));
         assert!(std::path::Path::new(&manifest).exists(), "{name}: no crate for binary {binary}");
         let timeout = f["Properties"]["Timeout"].as_u64().unwrap();
-        let want = if binary == "heygen-webhook" { 10 } else { 29 };
+        let want = match binary {
+            "heygen-webhook" => 10,
+            "heygen-worker" => 55,
+            _ => 29,
+        };
         assert_eq!(timeout, want, "{name}");
     }
 }
@@ -81,6 +90,7 @@ fn the_functions_get_every_variable_they_require() {
         "HEYGEN_API_BASE_URL",
         "HEYGEN_CALLBACK_URL",
         "HEYGEN_CLAIM_STALE_SECONDS",
+        "HEYGEN_RECONCILE_AFTER_SECONDS",
         "ADMIN_GROUP",
         "ADMIN_GROUPS_CLAIM",
     ];
@@ -154,4 +164,43 @@ fn the_open_webhook_route_is_throttled_and_its_function_capped() {
     let trigger = &t["Resources"]["AdminTriggerFunction"]["Properties"];
     assert!(trigger["Events"]["Trigger"]["Properties"].get("RouteSettings").is_none());
     assert!(trigger.get("ReservedConcurrentExecutions").is_none());
+}
+
+#[test]
+fn the_worker_ticks_on_a_schedule_with_retries_and_a_dead_letter_queue() {
+    let t = template();
+    let worker = &t["Resources"]["HeygenWorkerFunction"];
+    assert_eq!(worker["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("heygen-worker"));
+    let tick = &worker["Properties"]["Events"]["Tick"];
+    assert_eq!(tick["Type"].as_str(), Some("ScheduleV2"));
+    let p = &tick["Properties"];
+    assert!(is_ref_to(&p["ScheduleExpression"], "WorkerSchedule"), "{p:?}");
+    assert_eq!(t["Parameters"]["WorkerSchedule"]["Default"].as_str(), Some("rate(1 minute)"));
+    assert_eq!(p["Input"].as_str(), Some("{}"));
+    assert!(p["RetryPolicy"]["MaximumRetryAttempts"].as_u64().unwrap() >= 1);
+    assert_eq!(p["DeadLetterConfig"]["Type"].as_str(), Some("SQS"));
+    // Its own log group, and no route.
+    let logs = format!("{:?}", worker["Properties"]["LoggingConfig"]["LogGroup"]);
+    assert!(logs.contains("HeygenWorkerLogGroup"), "{logs}");
+}
+
+#[test]
+fn the_queue_index_is_declared_and_each_function_reads_only_the_indexes_it_queries() {
+    let t = template();
+    let indexes = format!("{:?}", t["Resources"]["ContentTable"]["Properties"]["GlobalSecondaryIndexes"]);
+    assert!(indexes.contains("queue_by_order") && indexes.contains("heygen_queue_order"), "{indexes}");
+    let queried = |function: &str| -> String {
+        let statements = &t["Resources"][function]["Properties"]["Policies"][0]["Statement"];
+        statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|s| format!("{:?}", s["Action"]).contains("dynamodb:Query"))
+            .map(|s| format!("{:?}", s["Resource"]))
+            .collect()
+    };
+    assert!(queried("HeygenWorkerFunction").contains("queue_by_order"));
+    assert!(queried("HeygenWorkerFunction").contains("pending_by_requested_at"));
+    assert!(!queried("HeygenWorkerFunction").contains("by_creator_date"), "the worker never lists a month");
+    assert!(!queried("HeygenWebhookFunction").contains("queue_by_order"), "the webhook never reads the queue");
 }

@@ -325,7 +325,7 @@ const STOPPERS: [(u16, &str, u64); 6] = [
 ];
 
 #[tokio::test]
-async fn batch_stopping_answers_release_the_item_and_leave_the_rest_remaining() {
+async fn batch_stopping_answers_put_the_item_back_in_the_queue_and_stop() {
     for (http_status, code, attempt_after) in STOPPERS {
         let stack = Stack::new().await;
         stack.creator("cr-a", Some("av-a"), None).await;
@@ -341,12 +341,14 @@ async fn batch_stopping_answers_release_the_item_and_leave_the_rest_remaining() 
         let (status, body) = stack.trigger(event("trigger")).await;
         assert_eq!(status, 200, "{http_status}: {body}");
         assert_eq!(body["stopped"], code, "{http_status}");
-        assert_eq!(body["errors"][0]["code"], code, "{http_status}");
-        assert_eq!((body["triggered"].as_u64(), body["remaining"].as_u64()), (Some(0), Some(2)), "{http_status}");
+        assert_eq!(body["errors"], json!([]), "{http_status}: nothing is marked failed");
+        let counts = ["triggered", "queued", "remaining"].map(|k| body[k].as_u64().unwrap());
+        assert_eq!(counts, [0, 3, 0], "{http_status}: {body}");
         let raw = stack.tables.content_raw("c-0").await;
-        assert_eq!(raw["heygen_status"], "failed", "{http_status}: released");
+        assert_eq!(raw["heygen_status"], "queued", "{http_status}: back in the queue");
         assert_eq!(raw["heygen_attempt"], attempt_after, "{http_status}");
-        assert!(stack.tables.content_raw("c-1").await.get("heygen_status").is_none(), "{http_status}: untried");
+        assert!(raw.get("heygen_slot").is_none(), "{http_status}: its slot is free");
+        assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "queued", "{http_status}: untried");
         let expected_requests = if matches!(http_status, 408 | 409 | 429 | 503) { 3 } else { 1 };
         assert_eq!(stack.creates_received().await.len(), expected_requests, "{http_status}");
     }
@@ -361,7 +363,7 @@ async fn dynamodb_failing_before_any_item_is_503() {
 }
 
 #[tokio::test]
-async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_remaining() {
+async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_queued() {
     let stack = Stack::flaky(StoreOp::Claim, 1).await;
     stack.creator("cr-a", Some("av-a"), None).await;
     for (i, date) in ["2026-03-01", "2026-03-02", "2026-03-03"].iter().enumerate() {
@@ -371,8 +373,26 @@ async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_remaining() {
     let (status, body) = stack.trigger(event("trigger")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["stopped"], "storage_unavailable");
-    assert_eq!((body["triggered"].as_u64(), body["remaining"].as_u64()), (Some(1), Some(2)));
+    let counts = ["triggered", "queued", "remaining"].map(|k| body[k].as_u64().unwrap());
+    assert_eq!(counts, [1, 2, 0], "{body}");
     assert_eq!(stack.creates_received().await.len(), 1);
+    assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "queued");
+}
+
+#[tokio::test]
+async fn dynamodb_failing_while_queueing_leaves_the_rest_remaining() {
+    let stack = Stack::flaky(StoreOp::Enqueue, 1).await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for (i, date) in ["2026-03-01", "2026-03-02", "2026-03-03"].iter().enumerate() {
+        stack.content(&format!("c-{i}"), "cr-a", date, json!({})).await;
+    }
+    stack.heygen_accepts_creates().await;
+    let (status, body) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stopped"], "storage_unavailable");
+    let counts = ["triggered", "queued", "remaining"].map(|k| body[k].as_u64().unwrap());
+    assert_eq!(counts, [0, 1, 2], "the first is queued; the rest not even that: {body}");
+    assert!(stack.creates_received().await.is_empty());
 }
 
 #[tokio::test]
@@ -386,13 +406,14 @@ async fn a_video_id_that_cannot_be_recorded_is_an_error_and_stops_the_batch() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["stopped"], "storage_unavailable");
     assert_eq!(body["errors"][0]["code"], "storage_unavailable");
-    assert_eq!((body["triggered"].as_u64(), body["remaining"].as_u64()), (Some(0), Some(1)));
+    let counts = ["triggered", "queued", "remaining"].map(|k| body[k].as_u64().unwrap());
+    assert_eq!(counts, [0, 1, 0], "{body}");
     // The claim stays `requested`: a stale reclaim replays the same key.
     assert_eq!(stack.tables.content_raw("c-0").await["heygen_status"], "requested");
 }
 
 #[tokio::test]
-async fn near_the_deadline_the_batch_stops_and_a_second_call_finishes() {
+async fn near_the_deadline_the_rest_stays_queued_and_a_tick_creates_it() {
     let stack = Stack::new().await;
     stack.creator("cr-a", Some("av-a"), None).await;
     for day in 1..=6 {
@@ -412,14 +433,17 @@ async fn near_the_deadline_the_batch_stops_and_a_second_call_finishes() {
     );
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["stopped"], "deadline");
-    let (t1, r1) = (first["triggered"].as_u64().unwrap(), first["remaining"].as_u64().unwrap());
-    assert!(t1 >= 1 && r1 >= 1 && t1 + r1 == 6, "triggered {t1}, remaining {r1}");
+    let (t1, q1) = (first["triggered"].as_u64().unwrap(), first["queued"].as_u64().unwrap());
+    assert!(t1 >= 1 && q1 >= 1 && t1 + q1 == 6, "triggered {t1}, queued {q1}");
+    assert_eq!(first["remaining"], 0);
 
+    // A second trigger leaves the queue to the worker; a tick creates the rest.
     let (status, second) = stack.trigger(event("trigger")).await;
     assert_eq!(status, 200);
-    assert_eq!(second["triggered"].as_u64().unwrap(), r1);
-    assert_eq!(second["skipped_pending"].as_u64().unwrap(), t1);
-    assert_eq!(second["stopped"], Value::Null);
+    assert_eq!((second["triggered"].as_u64(), second["skipped_pending"].as_u64()), (Some(0), Some(6)));
+    let tick = stack.tick().await;
+    assert_eq!(tick.created as u64, q1, "{tick:?}");
+    assert_eq!((tick.queue_depth, tick.in_flight), (0, 6), "{tick:?}");
 
     let keys: Vec<_> = stack.creates_received().await.iter().map(|r| header(r, "idempotency-key")).collect();
     let unique: HashSet<_> = keys.iter().collect();
@@ -539,4 +563,46 @@ async fn no_create_is_cut_short_by_the_functions_own_deadline() {
         let raw = stack.tables.content_raw(&format!("c-{day}")).await;
         assert_ne!(raw["heygen_status"], "failed", "no paid video released as failed: {raw}");
     }
+}
+
+#[tokio::test]
+async fn cancel_takes_a_month_out_of_the_queue_and_leaves_renders_in_flight() {
+    let stack = Stack::new().await;
+    stack.tables.put_setting("heygen_max_concurrent_renders", "1").await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for day in 1..=4 {
+        let attempt = if day == 4 { json!({"heygen_status": "failed", "heygen_attempt": 3}) } else { json!({}) };
+        stack.content(&format!("c-{day}"), "cr-a", &format!("2026-03-{day:02}"), attempt).await;
+    }
+    stack.content("c-april", "cr-a", "2026-04-01", json!({})).await;
+    stack.heygen_accepts_creates().await;
+    let (status, run) = stack.trigger(event("trigger")).await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!((run["triggered"].as_u64(), run["queued"].as_u64()), (Some(1), Some(3)), "one slot: {run}");
+    let april = with_body(event("trigger"), r#"{"month":"2026-04","mode":"bible"}"#);
+    assert_eq!(stack.trigger(april).await.1["queued"], 1, "April's waits too");
+
+    let (status, listing) = stack.pending(event("pending")).await;
+    assert_eq!(status, 200);
+    let queued: Vec<_> = listing["queued"].as_array().unwrap().iter().map(|q| q["content_id"].clone()).collect();
+    assert_eq!(queued, [json!("c-2"), json!("c-3"), json!("c-4"), json!("c-april")], "in the order it is worked");
+    assert!(listing["queued"][0]["queued_at"].as_str().unwrap().ends_with('Z'));
+
+    let (status, body) = stack.trigger(event("cancel")).await;
+    assert_eq!((status, body), (200, json!({"month": "2026-03", "mode": "bible", "cancelled": 3})));
+    for id in ["c-2", "c-3", "c-4"] {
+        assert!(stack.tables.content_raw(id).await.get("heygen_status").is_none(), "{id} left the queue");
+    }
+    assert_eq!(stack.tables.content_raw("c-4").await["heygen_attempt"], 3, "the attempt is kept");
+    assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "pending", "in flight: untouched");
+    assert_eq!(stack.tables.content_raw("c-april").await["heygen_status"], "queued", "another month: untouched");
+    // Cancelled items are eligible again for a later trigger.
+    let (_, again) = stack.trigger(event("trigger")).await;
+    assert_eq!((again["queued"].as_u64(), again["skipped_pending"].as_u64()), (Some(3), Some(1)), "{again}");
+
+    // Exactly month and mode: anything else is a 400 that changes nothing.
+    let (status, body) =
+        stack.trigger(with_body(event("cancel"), r#"{"month":"2026-03","mode":"bible","dry_run":false}"#)).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("dry_run")));
+    assert_eq!(stack.tables.content_raw("c-2").await["heygen_status"], "queued");
 }

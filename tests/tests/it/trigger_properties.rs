@@ -15,6 +15,7 @@ use shared::app::trigger::{TriggerRequest, trigger_month};
 use shared::app::{Deps, Invocation, Timing};
 use shared::config::{Config, TableNames};
 use shared::domain::{ContentItem, Creator, Mode};
+use shared::store::Store;
 use shared::testkit::{FakeAnswer, FakeHeygen, Faulty, MemoryStore, StaticSecret, StoreOp};
 
 /// The ports as the fakes serve them.
@@ -95,6 +96,7 @@ fn config() -> Config {
         heygen_api_base_url: "http://fake.invalid".into(),
         heygen_callback_url: Some("https://example.test/webhooks/heygen".into()),
         claim_stale_after: Duration::from_secs(600),
+        reconcile_after: Duration::ZERO,
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
     }
@@ -108,6 +110,7 @@ fn content_id(index: usize) -> String {
 fn world(cases: &[Case]) -> Deps<Fakes> {
     let store = MemoryStore::new();
     store.put_setting("heygen_requests_per_second", "100000");
+    store.put_setting("heygen_max_concurrent_renders", &LIMIT.to_string());
     for creator in 0..3 {
         let mut c = Creator {
             creator_id: format!("cr-{creator}"),
@@ -161,6 +164,13 @@ fn world(cases: &[Case]) -> Deps<Fakes> {
     Deps { config: config(), store, secrets: StaticSecret::with_key("sk-fake"), heygen, timing: Timing::default() }
 }
 
+/// The render limit of the generated worlds.
+const LIMIT: u32 = 3;
+
+async fn tick(deps: &Deps<Fakes>) -> shared::app::worker::TickReport {
+    shared::app::worker::tick(deps, &invocation()).await
+}
+
 fn invocation() -> Invocation {
     Invocation { deadline: tokio::time::Instant::now() + Duration::from_secs(25), domain_name: None }
 }
@@ -168,7 +178,7 @@ fn invocation() -> Invocation {
 /// The report's counted items, each with where it was counted.
 fn counted(report: &Value) -> usize {
     let n = |k: &str| report[k].as_u64().unwrap() as usize;
-    n("triggered") + n("skipped_pending") + n("remaining") + report["errors"].as_array().unwrap().len()
+    n("triggered") + n("queued") + n("skipped_pending") + n("remaining") + report["errors"].as_array().unwrap().len()
 }
 
 async fn run_once(deps: &Deps<Fakes>) -> Option<Value> {
@@ -184,8 +194,11 @@ fn check(cases: Vec<Case>) -> Result<(), TestCaseError> {
         let deps = world(&cases);
         let without_video = cases.iter().filter(|c| !matches!(c.kind, Kind::HasVideo)).count();
 
-        let (first, second) = tokio::join!(run_once(&deps), run_once(&deps));
+        let (first, second, _) = tokio::join!(run_once(&deps), run_once(&deps), tick(&deps));
         let third = run_once(&deps).await;
+        for _ in 0..3 {
+            tick(&deps).await;
+        }
         for report in [&first, &second, &third].into_iter().flatten() {
             prop_assert_eq!(counted(report), without_video, "counting rule broken: {}", report);
             let started: Vec<&str> =
@@ -208,6 +221,18 @@ fn check(cases: Vec<Case>) -> Result<(), TestCaseError> {
         }
         for (content_id, n) in &videos {
             prop_assert_eq!(*n, 1, "{} got {} videos; creates: {:?}", content_id, n, deps.heygen.creates());
+        }
+        // Render slots: at most LIMIT items in flight that this run claimed, each
+        // holding its own slot.
+        let claimed: Vec<_> =
+            deps.store.inner.content().into_iter().filter(|i| i.is_pending() && i.heygen_slot.is_some()).collect();
+        prop_assert!(claimed.len() <= LIMIT as usize, "{} in flight", claimed.len());
+        let slots: HashSet<u32> = claimed.iter().filter_map(|i| i.heygen_slot).collect();
+        prop_assert_eq!(slots.len(), claimed.len(), "two items on one slot");
+        let held = deps.store.inner.render_slots(LIMIT).await.unwrap();
+        for item in &claimed {
+            let slot = &held[item.heygen_slot.unwrap() as usize];
+            prop_assert_eq!(slot.holder.as_ref().map(|h| h.content_id.as_str()), Some(item.content_id.as_str()));
         }
         // Every item HeyGen made a video for and whose id was recorded is pending.
         for item in deps.store.inner.content() {
@@ -233,8 +258,8 @@ proptest! {
 
 #[test]
 fn a_failure_after_creating_is_replayed_not_paid_twice() {
-    // 5xx after HeyGen made the video (attempt kept), then the next trigger
-    // sends the same key and records that video.
+    // 5xx after HeyGen made the video: back in the queue (attempt kept); the
+    // next tick sends the same key and records that video.
     let case = Case {
         creator: 0,
         day: 1,
@@ -247,8 +272,9 @@ fn a_failure_after_creating_is_replayed_not_paid_twice() {
         let deps = world(&[case]);
         let first = run_once(&deps).await.unwrap();
         assert_eq!(first["stopped"], "heygen_unavailable", "{first}");
-        let second = run_once(&deps).await.unwrap();
-        assert_eq!(second["triggered"], 1, "{second}");
+        assert_eq!(first["queued"], 1, "{first}");
+        let report = tick(&deps).await;
+        assert_eq!(report.created, 1, "{report:?}");
         let creates = deps.heygen.creates();
         assert_eq!(creates.len(), 2);
         assert_eq!(creates[0].1, creates[1].1, "the same idempotency key both times");

@@ -1,0 +1,15 @@
+//! The `heygen-worker` Lambda: wiring only. Configuration is read once, clients
+//! are built once, then the runtime calls the handler for each scheduled tick.
+
+use lambda_runtime::{Error, run, service_fn};
+use shared::config::Config;
+use shared::wiring::production_deps;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "start-up failed"))?;
+    let deps = production_deps(config).await?;
+    let deps = &deps;
+    run(service_fn(move |event| async move { Ok::<_, Error>(heygen_worker::handle_event(deps, event).await) })).await
+}

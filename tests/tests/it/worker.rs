@@ -1,0 +1,223 @@
+//! The render queue drained by worker ticks, on moto (DynamoDB's own conditions
+//! for the queue and the render slots) with a HeyGen stand-in that records the
+//! most jobs it ever rendered at once; and the worker binary through the Lambda
+//! Runtime API.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::json;
+use shared::app::trigger::{TriggerReport, TriggerRequest, trigger_month};
+use shared::app::worker::tick;
+use shared::app::{Deps, Invocation, Timing};
+use shared::config::Config;
+use shared::domain::{Mode, Timestamp};
+use shared::heygen::{CreateVideo, Heygen};
+use shared::secret::SecretString;
+use shared::store::{DynamoStore, Store};
+use shared::testkit::{FakeHeygen, StaticSecret};
+use tests::Tables;
+use tests::runtime_api::Function;
+use tests::stack::Stack;
+use tokio::time::Instant;
+
+type Moto = (DynamoStore, StaticSecret, FakeHeygen);
+
+/// Tables on moto with `creators` eligible bible creators and `days` items
+/// each in March 2026, a render limit of `limit`, and `heygen`.
+async fn world(creators: usize, days: usize, limit: u32, heygen: FakeHeygen) -> (Tables, Deps<Moto>) {
+    let tables = Tables::create().await;
+    tables.put_setting("heygen_requests_per_second", "100000").await;
+    tables.put_setting("heygen_max_concurrent_renders", &limit.to_string()).await;
+    for c in 0..creators {
+        tables
+            .put_creator(json!({"creator_id": format!("cr-{c}"), "is_ai": true, "active": true,
+                                "heygen_avatar_ids": {"bible": format!("av-{c}")}}))
+            .await;
+        for day in 1..=days {
+            tables
+                .put_content(json!({"content_id": format!("c-{c}-{day:02}"), "assigned_creator_id": format!("cr-{c}"),
+                                    "date": format!("2026-03-{day:02}"), "mode": "bible", "script": "Hello",
+                                    "status": "draft"}))
+                .await;
+        }
+    }
+    let config = Config {
+        tables: tables.names.clone(),
+        heygen_secret_id: "unused".into(),
+        heygen_api_base_url: "http://heygen.invalid".into(),
+        heygen_callback_url: Some("https://api.example/webhooks/heygen".into()),
+        claim_stale_after: Duration::from_secs(600),
+        reconcile_after: Duration::ZERO,
+        admin_group: "admin".into(),
+        admin_groups_claim: "cognito:groups".into(),
+    };
+    let deps = Deps {
+        store: tables.store(),
+        secrets: StaticSecret::with_key("sk-fake"),
+        heygen,
+        config,
+        timing: Timing::default(),
+    };
+    (tables, deps)
+}
+
+fn invocation(seconds: u64) -> Invocation {
+    Invocation { deadline: Instant::now() + Duration::from_secs(seconds), domain_name: None }
+}
+
+async fn trigger(deps: &Deps<Moto>) -> TriggerReport {
+    let request = TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false };
+    trigger_month(deps, &request, &invocation(25)).await.unwrap()
+}
+
+/// Ticks until the queue and the flight are empty; the number of ticks.
+async fn drain(deps: &Deps<Moto>, most: usize) -> usize {
+    for n in 1..=most {
+        let report = tick(deps, &invocation(50)).await;
+        assert_eq!(report.stopped, None, "{report:?}");
+        if report.queue_depth == 0 && report.in_flight == 0 {
+            return n;
+        }
+    }
+    panic!("not drained after {most} ticks");
+}
+
+/// Every item has exactly one video from HeyGen, and it is attached.
+async fn every_item_has_one_video(tables: &Tables, deps: &Deps<Moto>, items: usize) {
+    let mut per_item: HashMap<String, usize> = HashMap::new();
+    for (content_id, _) in deps.heygen.videos() {
+        *per_item.entry(content_id).or_default() += 1;
+    }
+    assert_eq!(per_item.len(), items, "every item rendered");
+    assert!(per_item.values().all(|n| *n == 1), "never twice: {per_item:?}");
+    for content_id in per_item.keys() {
+        let raw = tables.content_raw(content_id).await;
+        assert_eq!((raw["heygen_status"].as_str(), raw["status"].as_str()), (Some("completed"), Some("submitted")));
+        assert!(raw.get("heygen_slot").is_none());
+    }
+    assert!(deps.store.render_slots(100).await.unwrap().iter().all(|s| s.is_free()), "every slot free again");
+}
+
+#[tokio::test]
+async fn a_month_of_60_items_drains_through_4_slots_after_one_admin_call() {
+    // Each video renders until HeyGen has been asked about it twice; no webhook
+    // ever comes: the ticks reconcile every render.
+    let (tables, deps) = world(3, 20, 4, FakeHeygen::rendering_for(2)).await;
+    let first = trigger(&deps).await;
+    assert_eq!((first.would_trigger, first.triggered, first.queued, first.remaining), (60, 4, 56, 0), "{first:?}");
+    assert_eq!(first.stopped, None, "the slots being full is the normal end");
+    let ticks = drain(&deps, 80).await;
+    assert!(deps.heygen.peak_rendering() <= 4, "HeyGen rendered {} at once", deps.heygen.peak_rendering());
+    assert_eq!(deps.heygen.peak_rendering(), 4, "and the slots were used");
+    every_item_has_one_video(&tables, &deps, 60).await;
+    eprintln!("60 items, 4 slots: drained in {ticks} ticks");
+}
+
+#[tokio::test]
+async fn triggers_and_ticks_at_once_never_exceed_the_limit_nor_create_twice() {
+    let heygen = FakeHeygen::rendering_for(1).with_create_delay(Duration::from_millis(15));
+    let (tables, deps) = world(2, 10, 3, heygen).await;
+    let run = invocation(50);
+    let (a, b, _, _, _) =
+        tokio::join!(trigger(&deps), trigger(&deps), tick(&deps, &run), tick(&deps, &run), tick(&deps, &run));
+    for report in [&a, &b] {
+        let counted =
+            report.triggered + report.queued + report.skipped_pending + report.remaining + report.errors.len();
+        assert_eq!(counted, 20, "{report:?}");
+    }
+    let started: HashSet<_> = a.videos.iter().chain(&b.videos).map(|v| v.content_id.clone()).collect();
+    assert_eq!(started.len(), a.videos.len() + b.videos.len(), "no item started by both");
+    drain(&deps, 60).await;
+    assert!(deps.heygen.peak_rendering() <= 3, "HeyGen rendered {} at once", deps.heygen.peak_rendering());
+    every_item_has_one_video(&tables, &deps, 20).await;
+}
+
+#[tokio::test]
+async fn a_stale_claim_is_sent_again_under_its_key_and_ends_with_one_video() {
+    let (tables, deps) = world(1, 1, 2, FakeHeygen::rendering_for(1)).await;
+    let store = &deps.store;
+    let item = store.get_content("c-0-01").await.unwrap().unwrap();
+    let long_ago = Timestamp::now().minus(Duration::from_secs(3_600));
+    store.enqueue(&item, long_ago, deps.config.claim_stale_after, "https://api.example/webhooks/heygen").await.unwrap();
+    let queued = store.get_content("c-0-01").await.unwrap().unwrap();
+    store.take_slot(1, "c-0-01", long_ago).await.unwrap();
+    let claim = store.claim(&queued, long_ago, deps.config.claim_stale_after, Some(1)).await.unwrap();
+    // HeyGen made the video, but its answer never reached us.
+    let video = CreateVideo {
+        content_id: "c-0-01".into(),
+        attempt: claim.attempt,
+        avatar_id: "av-0".into(),
+        script: "Hello".into(),
+        voice_id: None,
+        title: None,
+        callback_url: "https://api.example/webhooks/heygen".into(),
+    };
+    let made = deps.heygen.create_video(&SecretString::new("k"), &video, Instant::now() + Duration::from_secs(5)).await;
+    let made = made.unwrap().video_id;
+
+    let report = tick(&deps, &invocation(50)).await;
+    assert_eq!(report.recovered, 1, "{report:?}");
+    let creates = deps.heygen.creates();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[0].1, creates[1].1, "the same idempotency key");
+    let raw = tables.content_raw("c-0-01").await;
+    assert_eq!(
+        (raw["heygen_status"].as_str(), raw["heygen_video_id"].as_str()),
+        (Some("pending"), Some(made.as_str()))
+    );
+    assert_eq!(raw["heygen_slot"], 1, "it keeps its slot");
+    drain(&deps, 5).await;
+    every_item_has_one_video(&tables, &deps, 1).await;
+}
+
+#[tokio::test]
+async fn a_tick_killed_half_way_loses_nothing_and_doubles_nothing() {
+    let heygen = FakeHeygen::rendering_for(1).with_create_delay(Duration::from_millis(150));
+    let (tables, mut deps) = world(1, 12, 4, heygen).await;
+    // Claims and slots left behind are taken again at once in this test.
+    deps.config.claim_stale_after = Duration::ZERO;
+    deps.timing = Timing { slot_leak_after: Duration::ZERO, ..Timing::default() };
+    let first = trigger(&deps).await;
+    assert_eq!(first.triggered, 4);
+    // Killed mid-create: HeyGen has made a video whose id nobody recorded.
+    let killed = tokio::time::timeout(Duration::from_millis(250), tick(&deps, &invocation(50))).await;
+    assert!(killed.is_err(), "the tick was cut off");
+    drain(&deps, 40).await;
+    every_item_has_one_video(&tables, &deps, 12).await;
+}
+
+#[tokio::test]
+async fn the_worker_binary_ticks_through_the_runtime_api() {
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
+    stack.heygen_accepts_creates().await;
+    // Queued by a trigger when no slot was free.
+    stack.tables.put_setting("heygen_callback_url", "https://api.example/webhooks/heygen").await;
+    let item = stack.deps.store.get_content("c-1").await.unwrap().unwrap();
+    stack
+        .deps
+        .store
+        .enqueue(&item, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
+        .await
+        .unwrap();
+    let names = &stack.deps.config.tables;
+    let env = vec![
+        ("SETTINGS_TABLE", names.settings.clone()),
+        ("CREATORS_TABLE", names.creators.clone()),
+        ("CONTENT_TABLE", names.content.clone()),
+        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
+        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
+    ];
+    let worker = Function::start("heygen-worker", &env).await;
+    let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
+    assert_eq!(report["created"], 1, "{report}\n{}", worker.logs());
+    assert_eq!((report["queue_depth"].as_u64(), report["in_flight"].as_u64()), (Some(0), Some(1)), "{report}");
+    let create: serde_json::Value = serde_json::from_slice(&stack.creates_received().await[0].body).unwrap();
+    assert_eq!(create["callback_url"], "https://api.example/cb", "the URL resolved when it was queued");
+    assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "pending");
+    let logs = worker.logs();
+    assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("tick finished")), "{logs}");
+    assert!(!logs.contains(tests::stack::API_KEY));
+}
