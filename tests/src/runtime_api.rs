@@ -109,6 +109,20 @@ impl Function {
         (status, body)
     }
 
+    /// Hands `event` to the function without waiting for its answer.
+    pub async fn start_invoke(&self, event: &Value) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (tx, _answer_ignored) = oneshot::channel();
+        self.shared.waiting.lock().await.insert(id.clone(), tx);
+        self.shared.queue.lock().await.push_back((id, event.clone()));
+        self.shared.arrived.notify_one();
+    }
+
+    /// Kills the process mid-invocation, as a crashed or recycled sandbox ends.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -221,3 +221,82 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
     assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("tick finished")), "{logs}");
     assert!(!logs.contains(tests::stack::API_KEY));
 }
+
+#[tokio::test]
+async fn a_worker_process_killed_mid_tick_loses_nothing_and_doubles_nothing() {
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for day in 1..=3 {
+        let id = format!("c-{day}");
+        stack.content(&id, "cr-a", &format!("2026-03-{day:02}"), json!({})).await;
+        let item = stack.deps.store.get_content(&id).await.unwrap().unwrap();
+        stack
+            .deps
+            .store
+            .enqueue(&item, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
+            .await
+            .unwrap();
+        stack.heygen_status(&format!("vid-c-{day}:1"), "completed").await;
+    }
+    // HeyGen takes 1.5 s to accept a create (it has made the video by then).
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(|req: &wiremock::Request| {
+            let key = req.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("none");
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"video_id": format!("vid-{key}"), "status": "waiting"}}))
+                .set_delay(Duration::from_millis(1_500))
+        })
+        .mount(&stack.heygen)
+        .await;
+    let names = &stack.deps.config.tables;
+    let env = vec![
+        ("SETTINGS_TABLE", names.settings.clone()),
+        ("CREATORS_TABLE", names.creators.clone()),
+        ("CONTENT_TABLE", names.content.clone()),
+        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
+        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
+        ("HEYGEN_CLAIM_STALE_SECONDS", "1".to_string()),
+        ("HEYGEN_RECONCILE_AFTER_SECONDS", "0".to_string()),
+    ];
+    let mut doomed = Function::start("heygen-worker", &env).await;
+    doomed.start_invoke(&json!({})).await;
+    // Killed while its first create is in flight.
+    for _ in 0..100 {
+        if !stack.creates_received().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    doomed.kill().await;
+    assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "requested", "the claim it left behind");
+
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // the claim goes stale
+    let worker = Function::start("heygen-worker", &env).await;
+    let mut reports = Vec::new();
+    for _ in 0..4 {
+        let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
+        let done = report["queue_depth"] == 0 && report["in_flight"] == 0;
+        reports.push(report);
+        if done {
+            break;
+        }
+    }
+    let last = reports.last().unwrap();
+    assert_eq!((last["queue_depth"].as_u64(), last["in_flight"].as_u64()), (Some(0), Some(0)), "{reports:?}");
+    assert_eq!(reports[0]["recovered"], 1, "{reports:?}");
+    let mut keys: Vec<String> = stack
+        .creates_received()
+        .await
+        .iter()
+        .map(|r| r.headers.get("idempotency-key").unwrap().to_str().unwrap().to_string())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["c-1:1", "c-1:1", "c-2:1", "c-3:1"], "the lost create sent again under its key, no other twice");
+    for day in 1..=3 {
+        let raw = stack.tables.content_raw(&format!("c-{day}")).await;
+        assert_eq!((raw["heygen_status"].as_str(), raw["status"].as_str()), (Some("completed"), Some("submitted")));
+        assert_eq!(raw["heygen_video_id"], format!("vid-c-{day}:1"));
+    }
+    assert!(stack.deps.store.render_slots(10).await.unwrap().iter().all(|s| s.is_free()));
+}
