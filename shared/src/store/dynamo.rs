@@ -195,6 +195,31 @@ impl DynamoStore {
         req.condition_expression(condition.join(" AND "))
     }
 
+    /// Every item of a sparse index whose hash key `key_attr` is `key_value`.
+    async fn sparse_index(
+        &self,
+        index_name: &'static str,
+        key_attr: &'static str,
+        key_value: &'static str,
+    ) -> Result<Vec<ContentItem>, StoreError> {
+        let client = &self.client;
+        all_pages("content_id", |start| async move {
+            let out = client
+                .query()
+                .table_name(&self.tables.content)
+                .index_name(index_name)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", key_attr)
+                .expression_attribute_values(":v", s(key_value))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            Ok((out.items, out.last_evaluated_key))
+        })
+        .await
+    }
+
     /// Whether the item, read consistently, still carries `claim` and `also` holds.
     async fn holds(&self, claim: &Claim, also: impl Fn(&ContentItem) -> bool) -> Result<bool, StoreError> {
         let item = self.get_item(&claim.content_id).await?;
@@ -429,21 +454,7 @@ impl Store for DynamoStore {
     }
 
     async fn list_queued(&self) -> Result<Vec<ContentItem>, StoreError> {
-        let client = &self.client;
-        let mut items: Vec<ContentItem> = all_pages("content_id", |start| async move {
-            let out = client
-                .query()
-                .table_name(&self.tables.content)
-                .index_name(index::CONTENT_QUEUE)
-                .key_condition_expression("heygen_queue = :q")
-                .expression_attribute_values(":q", s(QUEUE_KEY_VALUE))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            Ok((out.items, out.last_evaluated_key))
-        })
-        .await?;
+        let mut items = self.sparse_index(index::CONTENT_QUEUE, "heygen_queue", QUEUE_KEY_VALUE).await?;
         // The index is eventually consistent: keep what the items themselves say.
         items.retain(ContentItem::is_queued);
         items.sort_by_key(ContentItem::queue_order);
@@ -593,21 +604,7 @@ impl Store for DynamoStore {
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
-        let client = &self.client;
-        let mut items: Vec<ContentItem> = all_pages("content_id", |start| async move {
-            let out = client
-                .query()
-                .table_name(&self.tables.content)
-                .index_name(index::CONTENT_PENDING)
-                .key_condition_expression("heygen_pending = :p")
-                .expression_attribute_values(":p", s(PENDING_KEY_VALUE))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            Ok((out.items, out.last_evaluated_key))
-        })
-        .await?;
+        let mut items = self.sparse_index(index::CONTENT_PENDING, "heygen_pending", PENDING_KEY_VALUE).await?;
         // The index is eventually consistent: keep what the items themselves say.
         items.retain(ContentItem::is_pending);
         items.sort_by(|a, b| {

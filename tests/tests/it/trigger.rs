@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shared::testkit::StoreOp;
+use shared::store::DynamoStore;
+use shared::testkit::{Faulty, StoreOp};
 use tests::stack::{API_KEY, DOMAIN, Stack, call, event, request_with_deadline, with_body};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
@@ -362,9 +363,10 @@ async fn dynamodb_failing_before_any_item_is_503() {
     assert!(!body.to_string().contains("injected"), "no internals in the body: {body}");
 }
 
-#[tokio::test]
-async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_queued() {
-    let stack = Stack::flaky(StoreOp::Claim, 1).await;
+/// Three items of one creator, a trigger while `op` fails after `after` calls:
+/// the stack, the body and its (triggered, queued, remaining).
+async fn three_items_with_dynamodb_failing(op: StoreOp, after: usize) -> (Stack<Faulty<DynamoStore>>, Value, [u64; 3]) {
+    let stack = Stack::flaky(op, after).await;
     stack.creator("cr-a", Some("av-a"), None).await;
     for (i, date) in ["2026-03-01", "2026-03-02", "2026-03-03"].iter().enumerate() {
         stack.content(&format!("c-{i}"), "cr-a", date, json!({})).await;
@@ -374,6 +376,12 @@ async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_queued() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["stopped"], "storage_unavailable");
     let counts = ["triggered", "queued", "remaining"].map(|k| body[k].as_u64().unwrap());
+    (stack, body, counts)
+}
+
+#[tokio::test]
+async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_queued() {
+    let (stack, body, counts) = three_items_with_dynamodb_failing(StoreOp::Claim, 1).await;
     assert_eq!(counts, [1, 2, 0], "{body}");
     assert_eq!(stack.creates_received().await.len(), 1);
     assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "queued");
@@ -381,16 +389,7 @@ async fn dynamodb_failing_mid_batch_stops_it_with_the_rest_queued() {
 
 #[tokio::test]
 async fn dynamodb_failing_while_queueing_leaves_the_rest_remaining() {
-    let stack = Stack::flaky(StoreOp::Enqueue, 1).await;
-    stack.creator("cr-a", Some("av-a"), None).await;
-    for (i, date) in ["2026-03-01", "2026-03-02", "2026-03-03"].iter().enumerate() {
-        stack.content(&format!("c-{i}"), "cr-a", date, json!({})).await;
-    }
-    stack.heygen_accepts_creates().await;
-    let (status, body) = stack.trigger(event("trigger")).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["stopped"], "storage_unavailable");
-    let counts = ["triggered", "queued", "remaining"].map(|k| body[k].as_u64().unwrap());
+    let (stack, body, counts) = three_items_with_dynamodb_failing(StoreOp::Enqueue, 1).await;
     assert_eq!(counts, [0, 1, 2], "the first is queued; the rest not even that: {body}");
     assert!(stack.creates_received().await.is_empty());
 }

@@ -202,14 +202,7 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
         .enqueue(&item, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
         .await
         .unwrap();
-    let names = &stack.deps.config.tables;
-    let env = vec![
-        ("SETTINGS_TABLE", names.settings.clone()),
-        ("CREATORS_TABLE", names.creators.clone()),
-        ("CONTENT_TABLE", names.content.clone()),
-        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
-        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
-    ];
+    let env = worker_env(&stack);
     let worker = Function::start("heygen-worker", &env).await;
     let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
     assert_eq!(report["created"], 1, "{report}\n{}", worker.logs());
@@ -248,16 +241,8 @@ async fn a_worker_process_killed_mid_tick_loses_nothing_and_doubles_nothing() {
         })
         .mount(&stack.heygen)
         .await;
-    let names = &stack.deps.config.tables;
-    let env = vec![
-        ("SETTINGS_TABLE", names.settings.clone()),
-        ("CREATORS_TABLE", names.creators.clone()),
-        ("CONTENT_TABLE", names.content.clone()),
-        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
-        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
-        ("HEYGEN_CLAIM_STALE_SECONDS", "1".to_string()),
-        ("HEYGEN_RECONCILE_AFTER_SECONDS", "0".to_string()),
-    ];
+    let mut env = worker_env(&stack);
+    env.extend([("HEYGEN_CLAIM_STALE_SECONDS", "1".to_string()), ("HEYGEN_RECONCILE_AFTER_SECONDS", "0".to_string())]);
     let mut doomed = Function::start("heygen-worker", &env).await;
     doomed.start_invoke(&json!({})).await;
     // Killed while its first create is in flight.
@@ -299,4 +284,16 @@ async fn a_worker_process_killed_mid_tick_loses_nothing_and_doubles_nothing() {
         assert_eq!(raw["heygen_video_id"], format!("vid-c-{day}:1"));
     }
     assert!(stack.deps.store.render_slots(10).await.unwrap().iter().all(|s| s.is_free()));
+}
+
+/// The worker binary's environment for `stack`.
+fn worker_env(stack: &Stack) -> Vec<(&'static str, String)> {
+    let names = &stack.deps.config.tables;
+    vec![
+        ("SETTINGS_TABLE", names.settings.clone()),
+        ("CREATORS_TABLE", names.creators.clone()),
+        ("CONTENT_TABLE", names.content.clone()),
+        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
+        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
+    ]
 }
