@@ -112,6 +112,7 @@ async fn run() -> Result<(), Error> {
         reconcile_after: Duration::from_secs(env_or("HEYGEN_RECONCILE_AFTER_SECONDS", "20").parse()?),
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
+        metrics_namespace: "HeygenPipeline".into(),
     };
     let deps = Deps {
         store: DynamoStore::new(dynamo.clone(), tables.clone()),

@@ -6,6 +6,7 @@ use std::time::Duration;
 pub const DEFAULT_HEYGEN_API_BASE_URL: &str = "https://api.heygen.com";
 pub const DEFAULT_CLAIM_STALE_SECONDS: u64 = 600;
 pub const DEFAULT_RECONCILE_AFTER_SECONDS: u64 = 300;
+pub const DEFAULT_METRICS_NAMESPACE: &str = "HeygenPipeline";
 pub const DEFAULT_ADMIN_GROUP: &str = "admin";
 pub const DEFAULT_ADMIN_GROUPS_CLAIM: &str = "cognito:groups";
 
@@ -28,6 +29,8 @@ pub struct Config {
     pub reconcile_after: Duration,
     pub admin_group: String,
     pub admin_groups_claim: String,
+    /// CloudWatch namespace of the metrics (section 10).
+    pub metrics_namespace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +84,7 @@ impl Config {
             admin_group: optional("ADMIN_GROUP").unwrap_or_else(|| DEFAULT_ADMIN_GROUP.to_string()),
             admin_groups_claim: optional("ADMIN_GROUPS_CLAIM")
                 .unwrap_or_else(|| DEFAULT_ADMIN_GROUPS_CLAIM.to_string()),
+            metrics_namespace: optional("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string()),
         })
     }
 }
@@ -119,6 +123,7 @@ mod tests {
         assert_eq!(c.reconcile_after, Duration::from_secs(300));
         assert_eq!(c.admin_group, "admin");
         assert_eq!(c.admin_groups_claim, "cognito:groups");
+        assert_eq!(c.metrics_namespace, "HeygenPipeline");
     }
 
     #[test]

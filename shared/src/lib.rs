@@ -5,7 +5,8 @@
 //! - [`store`], [`heygen`], [`secret`]: each a port (a trait the use cases call)
 //!   and its adapter (DynamoDB, reqwest, Secrets Manager).
 //! - [`config`] and [`wiring`]: the environment, and the production clients
-//!   built from it in one place.
+//!   (and the metrics recorder) built from it in one place.
+//! - [`metrics`]: the names of the contract's metrics, through the `metrics` facade.
 //! - [`http`] (feature `http`): the API Gateway glue of the HTTP functions, the
 //!   only module that names a Lambda type.
 //! - [`testkit`] (feature `testkit`): in-memory fakes of the three ports, for
@@ -19,6 +20,7 @@ pub mod error_chain;
 pub mod heygen;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod metrics;
 pub mod secret;
 pub mod store;
 #[cfg(feature = "testkit")]

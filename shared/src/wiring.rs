@@ -24,6 +24,29 @@ pub async fn load_aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
 }
 
+/// Installs the CloudWatch Embedded Metric Format recorder (namespace
+/// `METRICS_NAMESPACE`) behind the `metrics` facade; flush it after each
+/// invocation with [`flush_metrics`].
+pub fn init_metrics(config: &Config) -> Result<&'static metrics_cloudwatch_embedded::Collector, MetricsError> {
+    metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(config.metrics_namespace.clone())
+        .init()
+        .map_err(MetricsError)
+}
+
+/// Writes what the invocation counted as one EMF line on stdout (which Lambda
+/// sends to CloudWatch Logs, which turns it into metrics).
+pub fn flush_metrics(collector: &metrics_cloudwatch_embedded::Collector) {
+    if let Err(err) = collector.flush(std::io::stdout().lock()) {
+        tracing::warn!(error = %err, "metrics not written");
+    }
+}
+
+/// The metrics recorder could not be installed.
+#[derive(Debug, thiserror::Error)]
+#[error("the metrics recorder cannot be installed: {0}")]
+pub struct MetricsError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
 /// The production dependencies: AWS clients from the standard configuration
 /// (`AWS_ENDPOINT_URL` included) and the HeyGen client with the default retries.
 pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBuildError> {

@@ -3,14 +3,19 @@
 
 use lambda_http::{Error, run, service_fn};
 use shared::config::Config;
-use shared::wiring::production_deps;
+use shared::wiring::{flush_metrics, init_metrics, production_deps};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "start-up failed"))?;
+    let metrics = init_metrics(&config)?;
     let deps = production_deps(config).await?;
     let deps = &deps;
-    run(service_fn(move |request| async move { Ok::<_, Error>(admin_pending::handle_request(deps, request).await) }))
-        .await
+    run(service_fn(move |request| async move {
+        let response = admin_pending::handle_request(deps, request).await;
+        flush_metrics(metrics);
+        Ok::<_, Error>(response)
+    }))
+    .await
 }

@@ -33,10 +33,12 @@ pub async fn apply_status<S: Store>(
     store.apply_outcome(&item.content_id, video_id, &outcome, Timestamp::now(), ATTACH_HEYGEN_URL).await?;
     match outcome {
         Outcome::Completed { .. } => {
+            crate::metrics::render_completed();
             tracing::info!(content_id = %item.content_id, video_id, "video completed and attached");
             Ok(Applied::Completed)
         }
         Outcome::Failed { message } => {
+            crate::metrics::render_failed();
             tracing::error!(content_id = %item.content_id, video_id, reason = %message, "HeyGen render failed");
             Ok(Applied::Failed)
         }

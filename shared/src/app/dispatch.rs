@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::heygen_policy::{contract_code, stops_batch};
+use super::heygen_policy::{contract_code, count, stops_batch};
 use super::pacing::Pacer;
 use super::{Deps, Ports};
 use crate::domain::{ContentItem, Creator, Definiteness, Mode, Settings, Timestamp, request_error_text};
@@ -257,6 +257,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         match self.deps.heygen.create_video(self.api_key, &video, self.heygen_deadline).await {
             Ok(created) => match store.record_video(&claim, &created.video_id).await {
                 Ok(()) => {
+                    crate::metrics::render_requested();
                     tracing::info!(
                         content_id = %item.content_id, creator_id, video_id = %created.video_id,
                         attempt = claim.attempt, slot = ?claim.slot, "render requested"
@@ -291,6 +292,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
                 Dispatched::Stopped { code: "deadline", error: None }
             }
             Err(err) => {
+                count(&err);
                 let code = contract_code(&err);
                 tracing::warn!(content_id = %item.content_id, code, error = %ErrorChain(&err), "HeyGen refused the request");
                 if stops_batch(&err) {

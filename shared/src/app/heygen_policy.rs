@@ -29,6 +29,15 @@ pub fn stops_batch(err: &HeygenError) -> bool {
     !matches!(err, HeygenError::Rejected { .. } | HeygenError::NotFound | HeygenError::Script(_))
 }
 
+/// Counts a failure in the `HeygenErrors` metric under its contract code. The
+/// deadline and a script refused before any request are this service's, not
+/// HeyGen's, and are not counted.
+pub fn count(err: &HeygenError) {
+    if !matches!(err, HeygenError::Deadline | HeygenError::Script(_)) {
+        crate::metrics::heygen_error(contract_code(err));
+    }
+}
+
 /// Whether a failure to read one video's status concerns that video alone (a
 /// 404, another 4xx, an answer that cannot be read), so that a refresh or a
 /// reconciliation goes on with the next one. Anything else (the key refused,

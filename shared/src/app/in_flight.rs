@@ -6,7 +6,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
-use super::heygen_policy::{contract_code, is_about_one_video};
+use super::heygen_policy::{contract_code, count, is_about_one_video};
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
@@ -124,7 +124,11 @@ pub async fn list_in_flight<P: Ports>(
             still.push(item);
             continue;
         }
-        let status = match deps.heygen.video_status(&api_key, &video_id, heygen_deadline).await {
+        let answer = deps.heygen.video_status(&api_key, &video_id, heygen_deadline).await;
+        if let Err(err) = &answer {
+            count(err);
+        }
+        let status = match answer {
             Ok(status) => status,
             Err(err) if is_about_one_video(&err) => {
                 // Marking it failed would pay for a second video; the others go on.

@@ -137,7 +137,11 @@ pub async fn handle_notice<P: Ports>(
     let api_key = deps.api_key().await?;
     let budget = Instant::now() + deps.timing.webhook_confirm_budget;
     let lambda = invocation.heygen_deadline(&deps.timing);
-    let status = match deps.heygen.video_status(&api_key, &notice.video_id, budget.min(lambda)).await {
+    let answer = deps.heygen.video_status(&api_key, &notice.video_id, budget.min(lambda)).await;
+    if let Err(err) = &answer {
+        super::heygen_policy::count(err);
+    }
+    let status = match answer {
         Ok(status) => status,
         Err(HeygenError::NotFound) => {
             tracing::warn!(content_id = %item.content_id, video_id = %notice.video_id, "HeyGen does not know this video; left pending");

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
 use super::dispatch::{Dispatched, Dispatcher};
-use super::heygen_policy::{contract_code, is_about_one_video};
+use super::heygen_policy::{contract_code, count, is_about_one_video};
 use super::{Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Timestamp};
 use crate::error_chain::ErrorChain;
@@ -34,9 +34,11 @@ pub struct TickReport {
     pub created: usize,
     pub refused: usize,
     pub left_queue: usize,
-    /// Items still queued, and in flight, as the tick ends.
+    /// Items still queued, and in flight, as the tick ends, and how long the
+    /// oldest in flight has been requested.
     pub queue_depth: usize,
     pub in_flight: usize,
+    pub oldest_in_flight_seconds: u64,
     /// Why the tick stopped early, if it did (`deadline`, a HeyGen or storage code).
     pub stopped: Option<String>,
 }
@@ -59,9 +61,11 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
         left_queue = report.left_queue,
         queue_depth = report.queue_depth,
         in_flight = report.in_flight,
+        oldest_in_flight_seconds = report.oldest_in_flight_seconds,
         stopped = report.stopped.as_deref().unwrap_or("none"),
         "tick finished"
     );
+    crate::metrics::queue(report.queue_depth, report.in_flight, report.oldest_in_flight_seconds);
     report
 }
 
@@ -126,8 +130,19 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
         }
     }
     report.queue_depth = deps.store.list_queued().await?.len();
-    report.in_flight = deps.store.list_pending().await?.len();
+    let in_flight = deps.store.list_pending().await?;
+    report.in_flight = in_flight.len();
+    report.oldest_in_flight_seconds = oldest_in_flight_seconds(&in_flight, Timestamp::now());
     Ok(())
+}
+
+/// How long the oldest item in flight has been requested, in whole seconds.
+fn oldest_in_flight_seconds(in_flight: &[ContentItem], now: Timestamp) -> u64 {
+    in_flight
+        .iter()
+        .filter_map(|item| item.heygen_requested_at.as_deref().and_then(|at| Timestamp::parse(at).ok()))
+        .min()
+        .map_or(0, |oldest| now.seconds_since(oldest))
 }
 
 /// Asks HeyGen about every pending render not checked for
@@ -157,7 +172,11 @@ async fn reconcile<P: Ports>(
             return Ok(());
         }
         report.checked += 1;
-        let status = match deps.heygen.video_status(api_key, video_id, heygen_deadline).await {
+        let answer = deps.heygen.video_status(api_key, video_id, heygen_deadline).await;
+        if let Err(err) = &answer {
+            count(err);
+        }
+        let status = match answer {
             Ok(status) => status,
             Err(err) if is_about_one_video(&err) => {
                 tracing::warn!(content_id = %item.content_id, video_id, error = %ErrorChain(&err), "HeyGen's status of this video is not usable; left pending");

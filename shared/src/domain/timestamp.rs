@@ -54,6 +54,11 @@ impl Timestamp {
         Self::truncated(self.0.checked_add(to_time(d)).unwrap_or(latest).min(latest))
     }
 
+    /// Whole seconds from `earlier` to this instant; 0 if `earlier` is later.
+    pub fn seconds_since(&self, earlier: Timestamp) -> u64 {
+        u64::try_from((self.0 - earlier.0).whole_seconds()).unwrap_or(0)
+    }
+
     fn truncated(dt: OffsetDateTime) -> Self {
         let ms = dt.millisecond();
         // `replace_millisecond` only fails for values >= 1000, which `millisecond()` never returns.
@@ -115,6 +120,14 @@ mod tests {
     fn now_has_millisecond_precision() {
         let now = Timestamp::now();
         assert_eq!(Timestamp::parse(&now.to_string()).unwrap(), now);
+    }
+
+    #[test]
+    fn seconds_since_counts_whole_seconds_and_never_goes_negative() {
+        let t = Timestamp::parse("2026-03-01T00:10:00.500Z").unwrap();
+        let earlier = Timestamp::parse("2026-03-01T00:00:00.000Z").unwrap();
+        assert_eq!(t.seconds_since(earlier), 600);
+        assert_eq!(earlier.seconds_since(t), 0);
     }
 
     #[test]

@@ -53,6 +53,18 @@ async fn the_binaries_carry_a_video_from_trigger_to_submitted() {
     assert_eq!(item["creator_video_url"], "https://files.heygen.ai/vid-c-1:1.mp4?sig=fresh");
     assert_eq!(item["status"], "submitted");
 
+    // Metrics as CloudWatch Embedded Metric Format lines, without dimensions.
+    let requested = tests::emf_metrics(&trigger.logs());
+    let one = |name: &str| tests::Emf {
+        namespace: "HeygenPipeline".into(),
+        name: name.into(),
+        dimensions: vec![],
+        value: 1.0,
+    };
+    assert!(requested.contains(&one("RendersRequested")), "{requested:?}\n{}", trigger.logs());
+    let completed = tests::emf_metrics(&webhook.logs());
+    assert!(completed.contains(&one("RendersCompleted")), "{completed:?}");
+
     // The functions log JSON lines, with the request id and without the key.
     let logs = trigger.logs();
     assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("render requested")), "{logs}");

@@ -93,6 +93,7 @@ fn the_functions_get_every_variable_they_require() {
         "HEYGEN_RECONCILE_AFTER_SECONDS",
         "ADMIN_GROUP",
         "ADMIN_GROUPS_CLAIM",
+        "METRICS_NAMESPACE",
     ];
     for (k, _) in vars {
         assert!(known.contains(&k.as_str().unwrap()), "{k:?} is not read by the functions");
@@ -203,4 +204,41 @@ fn the_queue_index_is_declared_and_each_function_reads_only_the_indexes_it_queri
     assert!(queried("HeygenWorkerFunction").contains("pending_by_requested_at"));
     assert!(!queried("HeygenWorkerFunction").contains("by_creator_date"), "the worker never lists a month");
     assert!(!queried("HeygenWebhookFunction").contains("queue_by_order"), "the webhook never reads the queue");
+}
+
+#[test]
+fn alarms_watch_what_the_operator_must_act_on_and_go_to_one_topic() {
+    let t = template();
+    let alarms: Vec<(String, Value)> =
+        resources(&t).into_iter().filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")).collect();
+    let describe = |r: &Value| -> String {
+        let p = &r["Properties"];
+        let dims: Vec<String> = p["Dimensions"]
+            .as_sequence()
+            .map(|d| d.iter().map(|d| format!("{}={:?}", d["Name"].as_str().unwrap(), d["Value"])).collect())
+            .unwrap_or_default();
+        format!("{:?} {} {}", p["Namespace"], p["MetricName"].as_str().unwrap(), dims.join(","))
+    };
+    let all: Vec<String> = alarms.iter().map(|(_, r)| describe(r)).collect();
+    let has = |needle: &[&str]| all.iter().any(|a| needle.iter().all(|n| a.contains(n)));
+    for function in ["AdminTriggerFunction", "AdminPendingFunction", "HeygenWebhookFunction", "HeygenWorkerFunction"] {
+        assert!(has(&["AWS/Lambda", "Errors", function]), "no error alarm for {function}: {all:#?}");
+    }
+    assert!(has(&["MetricsNamespace", "ArchiveFailures"]), "{all:#?}");
+    assert!(has(&["MetricsNamespace", "OldestInFlightSeconds"]), "{all:#?}");
+    assert!(has(&["HeygenErrors", "Code=String(\"heygen_auth_failed\")"]), "{all:#?}");
+    assert!(has(&["HeygenErrors", "Code=String(\"heygen_insufficient_credit\")"]), "{all:#?}");
+    assert!(has(&["AWS/SQS", "ApproximateNumberOfMessagesVisible", "HeygenWorkerFunctionTickQueue"]), "{all:#?}");
+    let oldest = alarms.iter().find(|(_, r)| r["Properties"]["MetricName"].as_str() == Some("OldestInFlightSeconds"));
+    assert_eq!(oldest.unwrap().1["Properties"]["Threshold"].as_u64(), Some(6 * 3600), "six hours");
+    for (name, r) in &alarms {
+        let actions = format!("{:?}", r["Properties"]["AlarmActions"]);
+        assert!(actions.contains("AlarmTopic"), "{name} alarms no one");
+        assert_eq!(r["Properties"]["TreatMissingData"].as_str(), Some("notBreaching"), "{name}");
+    }
+    // The e-mail subscription exists only when an address is given.
+    let subscription = &t["Resources"]["AlarmEmailSubscription"];
+    assert_eq!(subscription["Condition"].as_str(), Some("HasAlarmEmail"));
+    assert_eq!(t["Parameters"]["AlarmEmail"]["Default"].as_str(), Some(""));
+    assert!(is_ref_to(&t["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"], "MetricsNamespace"));
 }

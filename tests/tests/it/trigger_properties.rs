@@ -99,6 +99,7 @@ fn config() -> Config {
         reconcile_after: Duration::ZERO,
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
+        metrics_namespace: "HeygenPipeline".into(),
     }
 }
 

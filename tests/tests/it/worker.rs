@@ -51,6 +51,7 @@ async fn world(creators: usize, days: usize, limit: u32, heygen: FakeHeygen) -> 
         reconcile_after: Duration::ZERO,
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
+        metrics_namespace: "HeygenPipeline".into(),
     };
     let deps = Deps {
         store: tables.store(),
@@ -203,10 +204,36 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
         .await
         .unwrap();
     let env = worker_env(&stack);
+    // A second item HeyGen refuses: counted in HeygenErrors under its code.
+    stack.content("c-2", "cr-a", "2026-03-02", json!({})).await;
+    let refused = stack.deps.store.get_content("c-2").await.unwrap().unwrap();
+    stack
+        .deps
+        .store
+        .enqueue(&refused, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
+        .await
+        .unwrap();
+    wiremock::Mock::given(wiremock::matchers::header("idempotency-key", "c-2:1"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"code": "invalid_parameter", "message": "no"}})),
+        )
+        .with_priority(1)
+        .mount(&stack.heygen)
+        .await;
     let worker = Function::start("heygen-worker", &env).await;
     let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
-    assert_eq!(report["created"], 1, "{report}\n{}", worker.logs());
+    assert_eq!((report["created"].as_u64(), report["refused"].as_u64()), (Some(1), Some(1)), "{report}");
     assert_eq!((report["queue_depth"].as_u64(), report["in_flight"].as_u64()), (Some(0), Some(1)), "{report}");
+    let metrics = tests::emf_metrics(&worker.logs());
+    let find = |name: &str| metrics.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no {name}: {metrics:?}"));
+    assert_eq!((find("QueueDepth").value, find("InFlight").value), (0.0, 1.0));
+    assert!(find("OldestInFlightSeconds").value < 60.0);
+    assert_eq!(find("RendersRequested").value, 1.0);
+    let errors = find("HeygenErrors");
+    assert_eq!((errors.dimensions.clone(), errors.value), (vec![("Code".into(), "heygen_rejected".into())], 1.0));
+    assert!(metrics.iter().all(|m| m.namespace == "HeygenPipeline"));
+    assert!(metrics.iter().filter(|m| m.name != "HeygenErrors").all(|m| m.dimensions.is_empty()), "{metrics:?}");
     let create: serde_json::Value = serde_json::from_slice(&stack.creates_received().await[0].body).unwrap();
     assert_eq!(create["callback_url"], "https://api.example/cb", "the URL resolved when it was queued");
     assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "pending");

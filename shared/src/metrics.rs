@@ -1,0 +1,45 @@
+//! The service's metrics (contract section 10), written through the `metrics`
+//! facade. The functions install a CloudWatch Embedded Metric Format recorder at
+//! start-up and flush it after each invocation (`crate::wiring`); without one
+//! (tests, the library alone) every call here is a no-op.
+//!
+//! Dimensions: none, except `HeygenErrors`, which has exactly one, `Code` (the
+//! contract's code), so that an alarm can name it.
+
+pub const RENDERS_REQUESTED: &str = "RendersRequested";
+pub const RENDERS_COMPLETED: &str = "RendersCompleted";
+pub const RENDERS_FAILED: &str = "RendersFailed";
+pub const VIDEOS_ARCHIVED: &str = "VideosArchived";
+pub const ARCHIVE_FAILURES: &str = "ArchiveFailures";
+pub const HEYGEN_ERRORS: &str = "HeygenErrors";
+pub const QUEUE_DEPTH: &str = "QueueDepth";
+pub const IN_FLIGHT: &str = "InFlight";
+pub const OLDEST_IN_FLIGHT_SECONDS: &str = "OldestInFlightSeconds";
+
+/// HeyGen accepted a create.
+pub fn render_requested() {
+    metrics::counter!(RENDERS_REQUESTED).increment(1);
+}
+
+/// HeyGen's answer completed a render (webhook, refresh or worker).
+pub fn render_completed() {
+    metrics::counter!(RENDERS_COMPLETED).increment(1);
+}
+
+/// HeyGen's answer failed a render.
+pub fn render_failed() {
+    metrics::counter!(RENDERS_FAILED).increment(1);
+}
+
+/// A HeyGen call failed with the contract's `code` (`heygen_rejected`,
+/// `heygen_auth_failed`, `heygen_insufficient_credit`, `heygen_unavailable`).
+pub fn heygen_error(code: &'static str) {
+    metrics::counter!(HEYGEN_ERRORS, "Code" => code).increment(1);
+}
+
+/// The queue and the flight as a tick ends.
+pub fn queue(depth: usize, in_flight: usize, oldest_in_flight_seconds: u64) {
+    metrics::gauge!(QUEUE_DEPTH).set(depth as f64);
+    metrics::gauge!(IN_FLIGHT).set(in_flight as f64);
+    metrics::gauge!(OLDEST_IN_FLIGHT_SECONDS).set(oldest_in_flight_seconds as f64);
+}
