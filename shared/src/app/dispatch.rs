@@ -154,10 +154,14 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
     /// Sends a stale `requested` claim again under the same idempotency key (the
     /// same attempt): HeyGen replays its first answer. It keeps its slot.
     pub async fn recover(&mut self, item: &ContentItem) -> Dispatched {
-        if self.creator_of(item).is_none() {
-            // Its creator is no longer eligible: the claim goes stale for a
-            // trigger to judge; nothing is created.
-            return Dispatched::LeftQueue("creator no longer eligible");
+        if self.creator_of(item).is_none() || item.checked_script().is_err() {
+            // Nothing to create any more: out of flight (its slot freed) and back
+            // to the queue, which the dispatch then takes it out of.
+            let stale_after = self.deps.config.claim_stale_after;
+            if let Ok(claim) = self.deps.store.claim(item, Timestamp::now(), stale_after, item.heygen_slot).await {
+                self.back_to_queue(&claim, item, Definiteness::Indefinite).await;
+            }
+            return Dispatched::LeftQueue("no longer eligible");
         }
         self.create(item, SlotPlan::Keep(item.heygen_slot)).await
     }

@@ -324,3 +324,27 @@ fn worker_env(stack: &Stack) -> Vec<(&'static str, String)> {
         ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
     ]
 }
+
+#[tokio::test]
+async fn a_stale_claim_whose_creator_left_frees_its_slot_and_leaves_the_queue() {
+    let (tables, deps) = world(1, 1, 2, FakeHeygen::rendering_for(1)).await;
+    let store = &deps.store;
+    let long_ago = Timestamp::now().minus(Duration::from_secs(3_600));
+    let item = store.get_content("c-0-01").await.unwrap().unwrap();
+    store.enqueue(&item, long_ago, deps.config.claim_stale_after, "https://api.example/cb").await.unwrap();
+    let queued = store.get_content("c-0-01").await.unwrap().unwrap();
+    store.take_slot(0, "c-0-01", long_ago).await.unwrap();
+    store.claim(&queued, long_ago, deps.config.claim_stale_after, Some(0)).await.unwrap();
+    // The creator is no longer active.
+    tables
+        .put_creator(
+            json!({"creator_id": "cr-0", "is_ai": true, "active": false, "heygen_avatar_ids": {"bible": "av-0"}}),
+        )
+        .await;
+    let report = tick(&deps, &invocation(50)).await;
+    assert_eq!((report.recovered, report.left_queue, report.in_flight), (0, 1, 0), "{report:?}");
+    assert!(deps.heygen.creates().is_empty(), "nothing created for it");
+    let raw = tables.content_raw("c-0-01").await;
+    assert!(raw.get("heygen_status").is_none(), "out of the queue: {raw}");
+    assert!(store.render_slots(2).await.unwrap()[0].is_free(), "its slot is free");
+}
