@@ -64,6 +64,10 @@ async fn run() -> Result<(), Error> {
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
     let tables = devkit::tables::create_tables(&dynamo, devkit::TEMPLATE, "local-").await?;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    // The durable copies go to a bucket on moto, served by this stack at /videos.
+    let s3 = shared::wiring::s3_client(&aws);
+    let bucket = "local-videos".to_string();
+    s3.create_bucket().bucket(&bucket).send().await?;
     let secret_id = "local/heygen".to_string();
 
     let real_key = std::env::var("HEYGEN_API_KEY").ok().filter(|k| !k.trim().is_empty());
@@ -113,12 +117,14 @@ async fn run() -> Result<(), Error> {
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
         metrics_namespace: "HeygenPipeline".into(),
+        archive: Some(shared::config::ArchiveConfig { bucket: bucket.clone(), base_url: base.clone() }),
     };
     let deps = Deps {
         store: DynamoStore::new(dynamo.clone(), tables.clone()),
         secrets: SecretsManagerSource::new(secrets.clone(), secret_id.clone(), DEFAULT_SECRET_TTL),
         heygen: HeygenClient::new(&api_base, RetryPolicy::default())?,
         config,
+        archive: Some(std::sync::Arc::new(shared::archive::S3Archive::new(s3.clone(), &bucket)?)),
         timing: Timing::default(),
     };
 
@@ -181,6 +187,7 @@ async fn run() -> Result<(), Error> {
             heygen_worker::handle_event(ticking.as_ref(), event).await;
         }
     });
-    server::serve(listener, deps, env_or("ADMIN_ORIGIN", "http://localhost:5173")).await?;
+    let videos = server::Videos { s3, bucket };
+    server::serve(listener, deps, env_or("ADMIN_ORIGIN", "http://localhost:5173"), videos).await?;
     Ok(())
 }

@@ -25,6 +25,14 @@ pub type LocalDeps = ProductionDeps;
 struct Server {
     deps: Arc<LocalDeps>,
     admin_origin: String,
+    videos: Videos,
+}
+
+/// The bucket on moto the worker copies videos to; the local stack serves it at
+/// `/videos/...`, as CloudFront does once deployed.
+pub struct Videos {
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
 }
 
 const ADMIN_PATH: &str = "/admin/content-production/heygen";
@@ -35,8 +43,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     deps: Arc<LocalDeps>,
     admin_origin: String,
+    videos: Videos,
 ) -> std::io::Result<()> {
-    let server = Arc::new(Server { deps, admin_origin });
+    let server = Arc::new(Server { deps, admin_origin, videos });
     let app = Router::new().fallback(route).layer(DefaultBodyLimit::max(8 * 1024 * 1024)).with_state(server);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
 }
@@ -65,6 +74,9 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
             .into_response();
     };
     let path = parts.uri.path().to_string();
+    if parts.method == Method::GET && path.starts_with("/videos/") {
+        return video(&server.videos, &path).await;
+    }
     let admin = path == ADMIN_PATH || path == CANCEL_PATH;
     if !admin && path != WEBHOOK_PATH {
         return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found"}))).into_response();
@@ -106,6 +118,25 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
         cors(&server, &parts.headers, response.headers_mut());
     }
     response
+}
+
+/// A copied video, from the bucket on moto (the key is the path, decoded).
+async fn video(videos: &Videos, path: &str) -> Response {
+    let key: String = path.trim_start_matches('/').split('/').map(percent_decode).collect::<Vec<_>>().join("/");
+    match videos.s3.get_object().bucket(&videos.bucket).key(&key).send().await {
+        Ok(object) => match object.body.collect().await {
+            Ok(bytes) => ([("content-type", "video/mp4")], bytes.into_bytes().to_vec()).into_response(),
+            Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+        },
+        Err(_) => (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found"}))).into_response(),
+    }
+}
+
+fn percent_decode(segment: &str) -> String {
+    form_urlencoded::parse(format!("k={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 fn cors(server: &Server, request: &HeaderMap, response: &mut HeaderMap) {

@@ -220,7 +220,12 @@ async fn status(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<
     (StatusCode::OK, axum::Json(json!({ "data": data }))).into_response()
 }
 
-async fn file(Path(name): Path<String>) -> impl IntoResponse {
-    let kind = if name.ends_with(".jpg") { "image/jpeg" } else { "video/mp4" };
-    ([("content-type", kind)], format!("simulated HeyGen file {name}\n"))
+/// Every rendered video is this real, playable clip (see `local/assets/README.md`).
+pub const SAMPLE_MP4: &[u8] = include_bytes!("../assets/sample.mp4");
+
+async fn file(Path(name): Path<String>) -> Response {
+    if name.ends_with(".mp4") {
+        return ([("content-type", "video/mp4")], SAMPLE_MP4).into_response();
+    }
+    ([("content-type", "image/jpeg")], format!("simulated HeyGen file {name}\n")).into_response()
 }

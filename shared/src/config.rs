@@ -17,6 +17,14 @@ pub struct TableNames {
     pub content: String,
 }
 
+/// Durable copies (section 8): the bucket, and the URL it is served from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveConfig {
+    pub bucket: String,
+    /// Without a trailing slash.
+    pub base_url: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub tables: TableNames,
@@ -31,6 +39,8 @@ pub struct Config {
     pub admin_groups_claim: String,
     /// CloudWatch namespace of the metrics (section 10).
     pub metrics_namespace: String,
+    /// `VIDEO_BUCKET` and `VIDEO_BASE_URL`; `None`: completion attaches HeyGen's link.
+    pub archive: Option<ArchiveConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +80,16 @@ impl Config {
                 reason: "must be a whole number of seconds",
             })?,
         };
+        let archive = match optional("VIDEO_BUCKET") {
+            None => None,
+            Some(bucket) => {
+                let base_url = required("VIDEO_BASE_URL")?;
+                if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+                    return Err(ConfigError::Invalid { name: "VIDEO_BASE_URL", reason: "must be an http(s) URL" });
+                }
+                Some(ArchiveConfig { bucket, base_url: base_url.trim_end_matches('/').to_string() })
+            }
+        };
         Ok(Self {
             tables: TableNames {
                 settings: required("SETTINGS_TABLE")?,
@@ -85,6 +105,7 @@ impl Config {
             admin_groups_claim: optional("ADMIN_GROUPS_CLAIM")
                 .unwrap_or_else(|| DEFAULT_ADMIN_GROUPS_CLAIM.to_string()),
             metrics_namespace: optional("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string()),
+            archive,
         })
     }
 }
@@ -124,6 +145,17 @@ mod tests {
         assert_eq!(c.admin_group, "admin");
         assert_eq!(c.admin_groups_claim, "cognito:groups");
         assert_eq!(c.metrics_namespace, "HeygenPipeline");
+        assert_eq!(c.archive, None);
+    }
+
+    #[test]
+    fn a_video_bucket_needs_its_base_url() {
+        assert_eq!(load(&env(&[("VIDEO_BUCKET", "videos")])), Err(ConfigError::Missing("VIDEO_BASE_URL")));
+        let c = load(&env(&[("VIDEO_BUCKET", "videos"), ("VIDEO_BASE_URL", "https://d1.cloudfront.net/")])).unwrap();
+        let want = ArchiveConfig { bucket: "videos".into(), base_url: "https://d1.cloudfront.net".into() };
+        assert_eq!(c.archive, Some(want));
+        let bad = load(&env(&[("VIDEO_BUCKET", "videos"), ("VIDEO_BASE_URL", "d1.cloudfront.net")]));
+        assert!(bad.unwrap_err().to_string().contains("VIDEO_BASE_URL"));
     }
 
     #[test]

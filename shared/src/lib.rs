@@ -14,6 +14,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod app;
+pub mod archive;
 pub mod config;
 pub mod domain;
 pub mod error_chain;

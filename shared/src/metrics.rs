@@ -31,6 +31,16 @@ pub fn render_failed() {
     metrics::counter!(RENDERS_FAILED).increment(1);
 }
 
+/// A finished video was copied to the bucket and attached.
+pub fn video_archived() {
+    metrics::counter!(VIDEOS_ARCHIVED).increment(1);
+}
+
+/// A copy failed (it is retried on later ticks).
+pub fn archive_failed() {
+    metrics::counter!(ARCHIVE_FAILURES).increment(1);
+}
+
 /// A HeyGen call failed with the contract's `code` (`heygen_rejected`,
 /// `heygen_auth_failed`, `heygen_insufficient_credit`, `heygen_unavailable`).
 pub fn heygen_error(code: &'static str) {

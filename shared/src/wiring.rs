@@ -1,7 +1,10 @@
 //! The production wiring, in one place: from the configuration to the real
 //! clients (DynamoDB, Secrets Manager, HeyGen over HTTPS), built once per process.
 
+use std::sync::Arc;
+
 use crate::app::{Deps, Timing};
+use crate::archive::{S3Archive, VideoArchive};
 use crate::config::Config;
 use crate::heygen::{ClientBuildError, HeygenClient, RetryPolicy};
 use crate::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
@@ -22,6 +25,13 @@ pub async fn load_aws_config() -> aws_config::SdkConfig {
         .operation_timeout(std::time::Duration::from_secs(8))
         .build();
     aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+}
+
+/// An S3 client; path-style addressing when `AWS_ENDPOINT_URL` points at an
+/// emulator (a bucket cannot be a subdomain of 127.0.0.1).
+pub fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let local = std::env::var("AWS_ENDPOINT_URL").is_ok_and(|url| !url.trim().is_empty());
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(local).build())
 }
 
 /// Installs the CloudWatch Embedded Metric Format recorder (namespace
@@ -51,6 +61,10 @@ pub struct MetricsError(#[source] Box<dyn std::error::Error + Send + Sync>);
 /// (`AWS_ENDPOINT_URL` included) and the HeyGen client with the default retries.
 pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBuildError> {
     let aws = load_aws_config().await;
+    let archive: Option<Arc<dyn VideoArchive>> = match &config.archive {
+        None => None,
+        Some(archive) => Some(Arc::new(S3Archive::new(s3_client(&aws), &archive.bucket)?)),
+    };
     Ok(ProductionDeps {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.tables.clone()),
         secrets: SecretsManagerSource::new(
@@ -59,6 +73,7 @@ pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBui
             DEFAULT_SECRET_TTL,
         ),
         heygen: HeygenClient::new(&config.heygen_api_base_url, RetryPolicy::default())?,
+        archive,
         config,
         timing: Timing::default(),
     })

@@ -214,12 +214,14 @@ pub mod stack {
                 admin_group: "admin".into(),
                 admin_groups_claim: "cognito:groups".into(),
                 metrics_namespace: "HeygenPipeline".into(),
+                archive: None,
             };
             let deps = Deps {
                 secrets: SecretsManagerSource::new(secrets.clone(), secret_id.clone(), Duration::ZERO),
                 heygen: HeygenClient::new(&config.heygen_api_base_url, fast_policy()).unwrap(),
                 store,
                 config,
+                archive: None,
                 timing: Timing::default(),
             };
             tables.put_setting("heygen_requests_per_second", "50").await;

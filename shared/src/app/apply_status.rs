@@ -5,9 +5,6 @@ use crate::domain::{ContentItem, Outcome, Timestamp};
 use crate::heygen::VideoStatus;
 use crate::store::{Store, StoreError};
 
-/// Until durable videos (section 8) exist, completion attaches HeyGen's link.
-pub const ATTACH_HEYGEN_URL: bool = true;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
     Completed,
@@ -16,8 +13,9 @@ pub enum Applied {
     StillPending,
 }
 
-/// Acts on HeyGen's answer alone: completed -> the video is attached; failed ->
-/// the failure is recorded (an error-level log line); otherwise nothing changes.
+/// Acts on HeyGen's answer alone: completed -> the video is attached (with
+/// `attach`; without, it waits for its durable copy, section 8); failed -> the
+/// failure is recorded (an error-level log line); otherwise nothing changes.
 /// Conditional on the item still being pending with this video: a stale or
 /// duplicate answer is [`StoreError::Conflict`].
 pub async fn apply_status<S: Store>(
@@ -25,12 +23,13 @@ pub async fn apply_status<S: Store>(
     item: &ContentItem,
     video_id: &str,
     status: &VideoStatus,
+    attach: bool,
 ) -> Result<Applied, StoreError> {
     let Some(outcome) = status.outcome() else {
         tracing::info!(content_id = %item.content_id, video_id, state = ?status.state, "still rendering");
         return Ok(Applied::StillPending);
     };
-    store.apply_outcome(&item.content_id, video_id, &outcome, Timestamp::now(), ATTACH_HEYGEN_URL).await?;
+    store.apply_outcome(&item.content_id, video_id, &outcome, Timestamp::now(), attach).await?;
     match outcome {
         Outcome::Completed { .. } => {
             crate::metrics::render_completed();

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::ApiError;
+use crate::archive::VideoArchive;
 use crate::config::Config;
 use crate::heygen::Heygen;
 use crate::secret::{SecretSource, SecretString};
@@ -57,6 +58,8 @@ pub struct Deps<P: Ports> {
     pub store: P::Store,
     pub secrets: P::Secrets,
     pub heygen: P::Heygen,
+    /// The video bucket, when durable copies are configured (`VIDEO_BUCKET`).
+    pub archive: Option<std::sync::Arc<dyn VideoArchive>>,
     pub timing: Timing,
 }
 

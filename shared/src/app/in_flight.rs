@@ -146,7 +146,7 @@ pub async fn list_in_flight<P: Ports>(
                 continue;
             }
         };
-        match apply_status(&deps.store, &item, &video_id, &status).await {
+        match apply_status(&deps.store, &item, &video_id, &status, deps.config.archive.is_none()).await {
             Ok(Applied::Completed) => counts.completed += 1,
             Ok(Applied::Failed) => counts.failed += 1,
             Ok(Applied::StillPending) => {

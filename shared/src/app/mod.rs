@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod apply_status;
+pub mod archive;
 mod deps;
 pub mod dispatch;
 mod error;

@@ -152,7 +152,7 @@ pub async fn handle_notice<P: Ports>(
         }
         Err(err) => return Err(ApiError::HeygenUnavailable(err)),
     };
-    match apply_status(&deps.store, &item, &notice.video_id, &status).await {
+    match apply_status(&deps.store, &item, &notice.video_id, &status, deps.config.archive.is_none()).await {
         Ok(applied) => Ok(Handled::Applied(applied)),
         Err(StoreError::Conflict) => {
             tracing::info!(content_id = %item.content_id, video_id = %notice.video_id, "already settled; duplicate ignored");

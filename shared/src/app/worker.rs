@@ -34,6 +34,9 @@ pub struct TickReport {
     pub created: usize,
     pub refused: usize,
     pub left_queue: usize,
+    /// Finished videos copied to the bucket and attached, and copies that failed.
+    pub archived: usize,
+    pub archive_failures: usize,
     /// Items still queued, and in flight, as the tick ends, and how long the
     /// oldest in flight has been requested.
     pub queue_depth: usize,
@@ -59,6 +62,8 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
         created = report.created,
         refused = report.refused,
         left_queue = report.left_queue,
+        archived = report.archived,
+        archive_failures = report.archive_failures,
         queue_depth = report.queue_depth,
         in_flight = report.in_flight,
         oldest_in_flight_seconds = report.oldest_in_flight_seconds,
@@ -129,6 +134,18 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
             }
         }
     }
+    let copies = super::archive::copy_videos(
+        deps,
+        &api_key,
+        invocation.start_until(&deps.timing),
+        invocation.heygen_deadline(&deps.timing),
+    )
+    .await?;
+    report.archived = copies.archived;
+    report.archive_failures = copies.failed;
+    if copies.deadline {
+        report.stopped.get_or_insert_with(|| "deadline".to_string());
+    }
     report.queue_depth = deps.store.list_queued().await?.len();
     let in_flight = deps.store.list_pending().await?;
     report.in_flight = in_flight.len();
@@ -190,7 +207,7 @@ async fn reconcile<P: Ports>(
                 return Ok(());
             }
         };
-        match apply_status(&deps.store, item, video_id, &status).await {
+        match apply_status(&deps.store, item, video_id, &status, deps.config.archive.is_none()).await {
             Ok(Applied::Completed) => report.completed += 1,
             Ok(Applied::Failed) => report.failed += 1,
             Ok(Applied::StillPending) => mark_checked(deps, item, video_id).await?,

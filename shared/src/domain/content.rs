@@ -92,6 +92,15 @@ pub struct ContentItem {
     /// Where the item was put in the queue (`ContentItem::queue_order` then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_queue_order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_archived_at: Option<String>,
+    /// Set while a completed video awaits its durable copy (the archive index's key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_archive: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_archive_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_archive_error: Option<String>,
     /// The render slot an item in flight holds (this service's own attribute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_slot: Option<u32>,

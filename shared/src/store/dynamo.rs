@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use super::codec::Item;
 use super::codec::{decode, key_of, n, s, unavailable, update_error};
 use super::pages::all_pages;
-use super::{PENDING_KEY_VALUE, QUEUE_KEY_VALUE, Store, StoreError, index};
+use super::{ARCHIVE_KEY_VALUE, PENDING_KEY_VALUE, QUEUE_KEY_VALUE, Store, StoreError, index};
 use crate::config::TableNames;
 use crate::domain::setting_keys::KNOWN_KEYS;
 use crate::domain::{
@@ -44,6 +44,7 @@ impl DynamoStore {
         outcome: &Outcome,
         now: Timestamp,
         attach: bool,
+        archive: bool,
     ) -> UpdateItemFluentBuilder {
         let pending = "heygen_video_id = :vid AND heygen_status IN (:requested, :pending)";
         let condition = if attach {
@@ -83,6 +84,10 @@ impl DynamoStore {
                         .expression_attribute_names("#status", "status")
                         .expression_attribute_values(":submitted", s("submitted"))
                         .expression_attribute_values(":empty", s(""));
+                } else if archive {
+                    // Attached once copied (section 8): into the archive index.
+                    set.push("heygen_archive = :to_copy");
+                    req = req.expression_attribute_values(":to_copy", s(ARCHIVE_KEY_VALUE));
                 }
                 req.update_expression(format!(
                     "SET {} REMOVE heygen_pending, heygen_error, heygen_slot",
@@ -583,13 +588,14 @@ impl Store for DynamoStore {
     ) -> Result<(), StoreError> {
         let operation = "UpdateItem (apply outcome)";
         let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
-        let first = self.outcome_update(content_id, video_id, outcome, now, attach).send().await;
+        let archive = !attach_video;
+        let first = self.outcome_update(content_id, video_id, outcome, now, attach, archive).send().await;
         let written = match first.map_err(|e| update_error(operation, e)) {
             // The platform's video wins (contract section 3): if one was attached
             // meanwhile, record HeyGen's answer alone. The second write's own
             // condition says whether the item was settled instead.
             Err(StoreError::Conflict) if attach => {
-                let second = self.outcome_update(content_id, video_id, outcome, now, false).send().await;
+                let second = self.outcome_update(content_id, video_id, outcome, now, false, false).send().await;
                 second.map_err(|e| update_error(operation, e))?
             }
             other => other?,
@@ -600,6 +606,75 @@ impl Store for DynamoStore {
             _ => None,
         };
         self.free_claim_slot(content_id, old_slot).await;
+        Ok(())
+    }
+
+    async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {
+        let mut items = self.sparse_index(index::CONTENT_TO_ARCHIVE, "heygen_archive", ARCHIVE_KEY_VALUE).await?;
+        items.retain(|i| i.job_status() == Ok(Some(JobStatus::Completed)) && i.video_archived_at.is_none());
+        items.sort_by(|a, b| a.heygen_completed_at.cmp(&b.heygen_completed_at));
+        Ok(items)
+    }
+
+    async fn archive_done(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let write = |attach: bool| {
+            let condition =
+                "heygen_video_id = :vid AND heygen_status = :completed AND attribute_exists(heygen_archive)";
+            let req = self
+                .client
+                .update_item()
+                .table_name(&self.tables.content)
+                .key("content_id", s(content_id))
+                .expression_attribute_values(":vid", s(video_id))
+                .expression_attribute_values(":completed", s(JobStatus::Completed.as_str()))
+                .expression_attribute_values(":now", s(now.to_string()));
+            if attach {
+                req.condition_expression(format!(
+                    "{condition} AND (attribute_not_exists(creator_video_url) OR creator_video_url = :empty)"
+                ))
+                .update_expression(
+                    "SET creator_video_url = :url, #status = :submitted, video_archived_at = :now \
+                     REMOVE heygen_archive, heygen_archive_error",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":url", s(url))
+                .expression_attribute_values(":submitted", s("submitted"))
+                .expression_attribute_values(":empty", s(""))
+            } else {
+                req.condition_expression(condition)
+                    .update_expression("SET video_archived_at = :now REMOVE heygen_archive, heygen_archive_error")
+            }
+        };
+        let operation = "UpdateItem (archive done)";
+        match write(true).send().await.map_err(|e| update_error(operation, e)) {
+            // The platform's video wins: the copy is recorded, not attached.
+            Err(StoreError::Conflict) => {
+                write(false).send().await.map_err(|e| update_error(operation, e))?;
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn archive_failed(&self, content_id: &str, video_id: &str, reason: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .update_expression("SET heygen_archive_error = :reason ADD heygen_archive_attempts :one")
+            .condition_expression("heygen_video_id = :vid AND attribute_exists(heygen_archive)")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":vid", s(video_id))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (archive failed)", e))?;
         Ok(())
     }
 

@@ -29,7 +29,13 @@ pub mod index {
     /// Sparse: queued content only, by `heygen_queue` (hash, one value) and
     /// `heygen_queue_order` (range: `date#creator_id#content_id`).
     pub const CONTENT_QUEUE: &str = "queue_by_order";
+    /// Sparse: completed videos awaiting their durable copy, by `heygen_archive`
+    /// (hash, one value) and `heygen_completed_at` (range).
+    pub const CONTENT_TO_ARCHIVE: &str = "archive_by_completed_at";
 }
+
+/// The service's own attribute that puts a completed item in the archive index.
+pub const ARCHIVE_KEY_VALUE: &str = "to_copy";
 
 /// The service's own attribute that puts an item in the sparse queue index.
 pub const QUEUE_KEY_ATTR: &str = "heygen_queue";
@@ -166,6 +172,30 @@ pub trait Store: Send + Sync {
         outcome: &Outcome,
         now: Timestamp,
         attach_video: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Completed videos not yet copied (section 8), oldest completion first.
+    fn list_unarchived(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+
+    /// Records the durable copy of `video_id` at `url`: conditional on the item
+    /// being completed on that video and not yet archived. Sets
+    /// `creator_video_url`, `status` = `submitted` and `video_archived_at`
+    /// (the URL and status only if the item has no video of the platform's).
+    fn archive_done(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        url: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts a failed copy of `video_id` (`heygen_archive_attempts`) and keeps
+    /// its reason (`heygen_archive_error`); it stays to be copied.
+    fn archive_failed(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        reason: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every pending item, oldest `heygen_requested_at` first, ties by content id.

@@ -30,6 +30,9 @@ pub enum StoreOp {
     TakeSlot,
     FreeSlot,
     MarkChecked,
+    ListUnarchived,
+    ArchiveDone,
+    ArchiveFailed,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +196,27 @@ impl<S: Store> Store for Faulty<S> {
     ) -> Result<(), StoreError> {
         self.check(StoreOp::ApplyOutcome, Some(content_id))?;
         self.inner.apply_outcome(content_id, video_id, outcome, now, attach_video).await
+    }
+
+    async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {
+        self.check(StoreOp::ListUnarchived, None)?;
+        self.inner.list_unarchived().await
+    }
+
+    async fn archive_done(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.check(StoreOp::ArchiveDone, Some(content_id))?;
+        self.inner.archive_done(content_id, video_id, url, now).await
+    }
+
+    async fn archive_failed(&self, content_id: &str, video_id: &str, reason: &str) -> Result<(), StoreError> {
+        self.check(StoreOp::ArchiveFailed, Some(content_id))?;
+        self.inner.archive_failed(content_id, video_id, reason).await
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {

@@ -271,6 +271,52 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {
+        let tables = self.tables.lock().unwrap();
+        let mut items: Vec<ContentItem> = tables
+            .content
+            .values()
+            .filter(|i| {
+                i.heygen_archive.is_some() && status_is(i, JobStatus::Completed) && i.video_archived_at.is_none()
+            })
+            .cloned()
+            .collect();
+        items.sort_by(|a, b| a.heygen_completed_at.cmp(&b.heygen_completed_at));
+        Ok(items)
+    }
+
+    async fn archive_done(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let condition = |item: &ContentItem| {
+            item.heygen_video_id.as_deref() == Some(video_id)
+                && status_is(item, JobStatus::Completed)
+                && item.heygen_archive.is_some()
+        };
+        self.update(content_id, condition, |item| {
+            if !item.has_video() {
+                item.creator_video_url = Some(url.to_string());
+                item.status = Some("submitted".to_string());
+            }
+            item.video_archived_at = Some(now.to_string());
+            item.heygen_archive = None;
+            item.heygen_archive_error = None;
+        })
+    }
+
+    async fn archive_failed(&self, content_id: &str, video_id: &str, reason: &str) -> Result<(), StoreError> {
+        let condition =
+            |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.heygen_archive.is_some();
+        self.update(content_id, condition, |item| {
+            item.heygen_archive_error = Some(reason.to_string());
+            item.heygen_archive_attempts = Some(item.heygen_archive_attempts.unwrap_or(0) + 1);
+        })
+    }
+
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
         let tables = self.tables.lock().unwrap();
         let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_pending()).cloned().collect();
@@ -303,7 +349,9 @@ fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_vide
                 item.heygen_thumbnail_url = Some(thumb.clone());
             }
             item.heygen_error = None;
-            if attach_video && !item.has_video() {
+            if !attach_video {
+                item.heygen_archive = Some(crate::store::ARCHIVE_KEY_VALUE.to_string());
+            } else if !item.has_video() {
                 item.creator_video_url = Some(video_url.clone());
                 item.status = Some("submitted".to_string());
             }

@@ -4,6 +4,7 @@
 //! the template and OpenAPI file against what the code does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod archive;
 mod heygen;
 mod in_flight;
 mod openapi;

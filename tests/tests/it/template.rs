@@ -94,6 +94,8 @@ fn the_functions_get_every_variable_they_require() {
         "ADMIN_GROUP",
         "ADMIN_GROUPS_CLAIM",
         "METRICS_NAMESPACE",
+        "VIDEO_BUCKET",
+        "VIDEO_BASE_URL",
     ];
     for (k, _) in vars {
         assert!(known.contains(&k.as_str().unwrap()), "{k:?} is not read by the functions");
@@ -241,4 +243,53 @@ fn alarms_watch_what_the_operator_must_act_on_and_go_to_one_topic() {
     assert_eq!(subscription["Condition"].as_str(), Some("HasAlarmEmail"));
     assert_eq!(t["Parameters"]["AlarmEmail"]["Default"].as_str(), Some(""));
     assert!(is_ref_to(&t["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"], "MetricsNamespace"));
+}
+
+#[test]
+fn the_video_bucket_is_private_kept_and_served_only_through_its_cdn() {
+    let t = template();
+    let bucket = &t["Resources"]["VideoBucket"];
+    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    let p = &bucket["Properties"];
+    assert_eq!(p["VersioningConfiguration"]["Status"].as_str(), Some("Enabled"));
+    let encryption = format!("{:?}", p["BucketEncryption"]);
+    assert!(encryption.contains("SSEAlgorithm"), "{encryption}");
+    for flag in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(p["PublicAccessBlockConfiguration"][flag].as_bool(), Some(true), "{flag}");
+    }
+    let rules = format!("{:?}", p["LifecycleConfiguration"]["Rules"]);
+    assert!(rules.contains("AbortIncompleteMultipartUpload"), "{rules}");
+    // CloudFront with origin access control, and a policy that lets only it read.
+    let distribution = &t["Resources"]["VideoDistribution"]["Properties"]["DistributionConfig"];
+    let origin = format!("{:?}", distribution["Origins"]);
+    assert!(origin.contains("VideoOriginAccessControl") && origin.contains("VideoBucket"), "{origin}");
+    assert_eq!(distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"].as_str(), Some("redirect-to-https"));
+    let policy = &t["Resources"]["VideoBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+    let allows: Vec<&Value> =
+        policy.as_sequence().unwrap().iter().filter(|s| s["Effect"].as_str() == Some("Allow")).collect();
+    assert_eq!(allows.len(), 1);
+    assert_eq!(allows[0]["Principal"]["Service"].as_str(), Some("cloudfront.amazonaws.com"));
+    assert!(format!("{:?}", allows[0]["Condition"]).contains("VideoDistribution"));
+    // VIDEO_BASE_URL: the operator's CDN when given, else the distribution's.
+    let base = format!("{:?}", t["Globals"]["Function"]["Environment"]["Variables"]["VIDEO_BASE_URL"]);
+    assert!(base.contains("VideoBaseUrl") && base.contains("VideoDistribution.DomainName"), "{base}");
+    // Only the worker touches the bucket, and only videos/* (and lists it).
+    for (name, f) in functions(&t) {
+        let statements = f["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap().clone();
+        let s3: Vec<&Value> = statements.iter().filter(|s| format!("{:?}", s["Action"]).contains("s3:")).collect();
+        if name != "HeygenWorkerFunction" {
+            assert!(s3.is_empty(), "{name} has S3 rights");
+            continue;
+        }
+        for statement in s3 {
+            let actions = format!("{:?}", statement["Action"]);
+            let resource = format!("{:?}", statement["Resource"]);
+            if actions.contains("s3:ListBucket") {
+                assert!(!actions.contains("Put"), "{actions}");
+            } else {
+                assert!(resource.contains("/videos/*"), "{resource}");
+                assert!(!actions.contains("Delete") && !actions.contains("s3:*"), "{actions}");
+            }
+        }
+    }
 }

@@ -100,6 +100,7 @@ fn config() -> Config {
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
         metrics_namespace: "HeygenPipeline".into(),
+        archive: None,
     }
 }
 
@@ -162,7 +163,14 @@ fn world(cases: &[Case]) -> Deps<Fakes> {
             StoreFault::Release => store.fail_for(StoreOp::Release, &id),
         };
     }
-    Deps { config: config(), store, secrets: StaticSecret::with_key("sk-fake"), heygen, timing: Timing::default() }
+    Deps {
+        config: config(),
+        store,
+        secrets: StaticSecret::with_key("sk-fake"),
+        heygen,
+        archive: None,
+        timing: Timing::default(),
+    }
 }
 
 /// The render limit of the generated worlds.

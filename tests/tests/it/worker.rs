@@ -52,12 +52,14 @@ async fn world(creators: usize, days: usize, limit: u32, heygen: FakeHeygen) -> 
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
         metrics_namespace: "HeygenPipeline".into(),
+        archive: None,
     };
     let deps = Deps {
         store: tables.store(),
         secrets: StaticSecret::with_key("sk-fake"),
         heygen,
         config,
+        archive: None,
         timing: Timing::default(),
     };
     (tables, deps)

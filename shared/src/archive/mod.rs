@@ -1,0 +1,77 @@
+//! Durable copies of finished videos (contract section 8) behind a port: copy
+//! the file at HeyGen's (expiring) link into the video bucket, streamed, its
+//! size checked. The S3 adapter is in `s3`.
+//!
+//! Uses nothing of this crate but the logging helper: the application decides
+//! which video to copy, where, and what to record.
+
+use std::future::Future;
+use std::pin::Pin;
+
+mod s3;
+
+pub use s3::S3Archive;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A boxed future: the port is used through `dyn`, so that a deployment without
+/// a bucket simply has none.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// HeyGen's link answered 403 or 404: it has expired; ask for a fresh one.
+    #[error("the video's link has expired (HTTP {status})")]
+    LinkExpired { status: u16 },
+    /// Any other answer to the download, or a broken transfer.
+    #[error("the video could not be downloaded (HTTP {status})")]
+    DownloadStatus { status: u16 },
+    #[error("the video could not be downloaded")]
+    Download(#[source] BoxError),
+    /// Fewer or more bytes than announced, or stored, than were downloaded.
+    #[error("size mismatch: {expected} bytes expected, {got} received")]
+    SizeMismatch { expected: u64, got: u64 },
+    #[error("the video bucket failed")]
+    Storage(#[source] BoxError),
+}
+
+/// Where finished videos are kept.
+pub trait VideoArchive: Send + Sync {
+    /// Copies the file at `url` to `key` (`video/mp4`), streamed, and returns its
+    /// size. If `key` holds an object already (an earlier copy whose record was
+    /// lost), that object's size is returned and nothing is downloaded: copying
+    /// twice makes one object.
+    fn copy<'a>(&'a self, url: &'a str, key: &'a str) -> BoxFuture<'a, Result<u64, ArchiveError>>;
+}
+
+/// The object key of a video: `videos/{content_id}/{video_id}.mp4`.
+pub fn video_key(content_id: &str, video_id: &str) -> String {
+    format!("videos/{content_id}/{video_id}.mp4")
+}
+
+/// The public URL of a key under `base_url`, each path segment percent-encoded.
+pub fn video_url(base_url: &str, content_id: &str, video_id: &str) -> Option<String> {
+    let mut url = reqwest::Url::parse(base_url.trim_end_matches('/')).ok()?;
+    url.path_segments_mut().ok()?.pop_if_empty().extend(["videos", content_id, &format!("{video_id}.mp4")]);
+    Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_urls_follow_the_contract() {
+        assert_eq!(video_key("c-1", "v-9"), "videos/c-1/v-9.mp4");
+        assert_eq!(
+            video_url("https://d111.cloudfront.net", "c-1", "v-9").as_deref(),
+            Some("https://d111.cloudfront.net/videos/c-1/v-9.mp4")
+        );
+        assert_eq!(
+            video_url("https://cdn.example/media/", "c 1/x", "v").as_deref(),
+            Some("https://cdn.example/media/videos/c%201%2Fx/v.mp4"),
+            "a content id is one path segment"
+        );
+        assert_eq!(video_url("not a url", "c", "v"), None);
+    }
+}

@@ -1,0 +1,235 @@
+//! Durable copies (contract section 8) on moto's S3, from files wiremock serves
+//! as HeyGen's CDN: the object, its key, bytes, size and type; the item untouched
+//! until the copy is complete; expired links; failures counted and retried; a
+//! second copy making one object and one update; the platform's video winning.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use shared::archive::S3Archive;
+use shared::config::ArchiveConfig;
+use shared::domain::{Outcome, Timestamp};
+use shared::store::Store;
+use tests::stack::Stack;
+use tests::{local_aws, unique_prefix};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const BASE_URL: &str = "https://cdn.example";
+
+struct Bucket {
+    s3: aws_sdk_s3::Client,
+    name: String,
+}
+
+impl Bucket {
+    /// A versioned bucket on moto, so that a second object would show.
+    async fn create() -> Self {
+        let s3 = shared::wiring::s3_client(&local_aws().await);
+        let name = format!("{}videos", unique_prefix()).to_lowercase();
+        s3.create_bucket().bucket(&name).send().await.unwrap();
+        s3.put_bucket_versioning()
+            .bucket(&name)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Self { s3, name }
+    }
+
+    async fn object(&self, key: &str) -> (Vec<u8>, Option<String>) {
+        let out = self.s3.get_object().bucket(&self.name).key(key).send().await.unwrap();
+        let content_type = out.content_type().map(str::to_string);
+        (out.body.collect().await.unwrap().into_bytes().to_vec(), content_type)
+    }
+
+    async fn versions(&self, key: &str) -> usize {
+        let out = self.s3.list_object_versions().bucket(&self.name).prefix(key).send().await.unwrap();
+        out.versions().len()
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        let out = self.s3.list_objects_v2().bucket(&self.name).send().await.unwrap();
+        out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
+    }
+}
+
+/// 12 MiB of varied bytes: three parts of 5 MiB.
+fn video_bytes() -> Vec<u8> {
+    (0..12 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect()
+}
+
+/// A stack whose worker copies to `bucket` (5 MiB parts), with c-1 completed on
+/// v-1 at `file` (as HeyGen's CDN link) and waiting for its copy.
+async fn completed_stack(bucket: &Bucket, file: &str) -> Stack {
+    let mut stack = Stack::new().await;
+    let archive = S3Archive::new(bucket.s3.clone(), &bucket.name).unwrap().with_part_size(5 * 1024 * 1024);
+    stack.deps.archive = Some(Arc::new(archive));
+    stack.deps.config.archive = Some(ArchiveConfig { bucket: bucket.name.clone(), base_url: BASE_URL.into() });
+    stack.creator("cr-a", Some("av-a"), None).await;
+    stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
+    stack.pending_item("c-1", "v-1").await;
+    let done = Outcome::Completed { video_url: format!("{}{file}", stack.heygen.uri()), thumbnail_url: None };
+    stack.deps.store.apply_outcome("c-1", "v-1", &done, Timestamp::now(), false).await.unwrap();
+    stack
+}
+
+async fn serve(stack: &Stack, file: &str, bytes: Vec<u8>) {
+    Mock::given(method("GET"))
+        .and(path(file))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes).insert_header("content-type", "video/mp4"))
+        .mount(&stack.heygen)
+        .await;
+}
+
+async fn downloads(stack: &Stack, file: &str) -> usize {
+    let all = stack.heygen.received_requests().await.unwrap_or_default();
+    all.iter().filter(|r| r.url.path() == file).count()
+}
+
+#[tokio::test]
+async fn a_completed_video_is_copied_whole_then_attached() {
+    let bucket = Bucket::create().await;
+    let stack = completed_stack(&bucket, "/files/v-1.mp4").await;
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(raw["heygen_status"], "completed");
+    assert!(raw.get("creator_video_url").is_none(), "HeyGen's link is never attached: {raw}");
+    assert_eq!(raw["status"], "draft");
+    let bytes = video_bytes();
+    serve(&stack, "/files/v-1.mp4", bytes.clone()).await;
+
+    let report = stack.tick().await;
+    assert_eq!((report.archived, report.archive_failures), (1, 0), "{report:?}");
+    let (stored, content_type) = bucket.object("videos/c-1/v-1.mp4").await;
+    assert_eq!(stored.len(), bytes.len());
+    assert!(stored == bytes, "the same bytes");
+    assert_eq!(content_type.as_deref(), Some("video/mp4"));
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(raw["creator_video_url"], "https://cdn.example/videos/c-1/v-1.mp4");
+    assert_eq!(raw["status"], "submitted");
+    assert!(raw["video_archived_at"].as_str().unwrap().ends_with('Z'));
+    assert!(raw.get("heygen_archive").is_none(), "out of the archive index");
+}
+
+#[tokio::test]
+async fn an_expired_link_is_refreshed_through_heygen_and_the_copy_retried() {
+    let bucket = Bucket::create().await;
+    let stack = completed_stack(&bucket, "/files/expired.mp4").await;
+    Mock::given(method("GET"))
+        .and(path("/files/expired.mp4"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&stack.heygen)
+        .await;
+    let fresh = format!("{}/files/fresh.mp4", stack.heygen.uri());
+    Mock::given(method("GET"))
+        .and(path("/v3/videos/v-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": "v-1", "status": "completed", "video_url": fresh,
+        }})))
+        .mount(&stack.heygen)
+        .await;
+    serve(&stack, "/files/fresh.mp4", b"a short video".to_vec()).await;
+    let report = stack.tick().await;
+    assert_eq!(report.archived, 1, "{report:?}");
+    assert_eq!(bucket.object("videos/c-1/v-1.mp4").await.0, b"a short video");
+    assert_eq!(stack.tables.content_raw("c-1").await["status"], "submitted");
+}
+
+#[tokio::test]
+async fn a_failed_copy_is_counted_kept_and_retried_and_never_submitted() {
+    let bucket = Bucket::create().await;
+    let stack = completed_stack(&bucket, "/files/v-1.mp4").await;
+    // The CDN fails twice.
+    Mock::given(method("GET"))
+        .and(path("/files/v-1.mp4"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&stack.heygen)
+        .await;
+    for attempts in 1..=2 {
+        let report = stack.tick().await;
+        assert_eq!((report.archived, report.archive_failures), (0, 1), "{report:?}");
+        let raw = stack.tables.content_raw("c-1").await;
+        assert_eq!(raw["heygen_archive_attempts"], attempts);
+        assert!(raw["heygen_archive_error"].as_str().unwrap().contains("500"), "{raw}");
+        assert!(raw.get("creator_video_url").is_none() && raw["status"] == "draft", "never submitted: {raw}");
+        assert!(bucket.keys().await.is_empty(), "no object");
+    }
+    serve(&stack, "/files/v-1.mp4", b"at last".to_vec()).await;
+    let report = stack.tick().await;
+    assert_eq!(report.archived, 1, "{report:?}");
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(raw["status"], "submitted");
+    assert!(raw.get("heygen_archive_error").is_none(), "{raw}");
+}
+
+#[tokio::test]
+async fn a_second_copy_of_the_same_video_makes_one_object_and_one_update() {
+    let bucket = Bucket::create().await;
+    let stack = completed_stack(&bucket, "/files/v-1.mp4").await;
+    serve(&stack, "/files/v-1.mp4", b"the video".to_vec()).await;
+    assert_eq!(stack.tick().await.archived, 1);
+    let first: Value = stack.tables.content_raw("c-1").await;
+    // An earlier copy whose record was lost: the item waits again.
+    stack.content_update("c-1", json!({"heygen_archive": "to_copy"})).await;
+    let report = stack.tick().await;
+    assert_eq!(report.archived, 0, "already archived: no second update ({report:?})");
+    assert_eq!(stack.tables.content_raw("c-1").await["video_archived_at"], first["video_archived_at"]);
+    // And with the record lost for real, the object is found, not copied again.
+    let store = &stack.deps.store;
+    stack
+        .tables
+        .client
+        .update_item()
+        .table_name(&stack.tables.names.content)
+        .key("content_id", aws_sdk_dynamodb::types::AttributeValue::S("c-1".into()))
+        .update_expression("REMOVE video_archived_at, creator_video_url")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.list_unarchived().await.unwrap().len(), 1);
+    assert_eq!(stack.tick().await.archived, 1);
+    assert_eq!(downloads(&stack, "/files/v-1.mp4").await, 1, "downloaded once");
+    assert_eq!(bucket.versions("videos/c-1/v-1.mp4").await, 1, "one object");
+}
+
+#[tokio::test]
+async fn the_platforms_video_still_wins_over_the_copy() {
+    let bucket = Bucket::create().await;
+    let stack = completed_stack(&bucket, "/files/v-1.mp4").await;
+    serve(&stack, "/files/v-1.mp4", b"the video".to_vec()).await;
+    stack
+        .content_update("c-1", json!({"creator_video_url": "https://cdn.platform/own.mp4", "status": "published"}))
+        .await;
+    assert_eq!(stack.tick().await.archived, 1);
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(
+        (raw["creator_video_url"].as_str(), raw["status"].as_str()),
+        (Some("https://cdn.platform/own.mp4"), Some("published"))
+    );
+    assert!(raw["video_archived_at"].is_string(), "the copy is recorded: {raw}");
+    assert_eq!(bucket.keys().await, ["videos/c-1/v-1.mp4"]);
+}
+
+#[tokio::test]
+async fn a_completion_through_the_webhook_waits_for_its_copy() {
+    let bucket = Bucket::create().await;
+    let mut stack = Stack::new().await;
+    stack.deps.config.archive = Some(ArchiveConfig { bucket: bucket.name.clone(), base_url: BASE_URL.into() });
+    stack.creator("cr-a", Some("av-a"), None).await;
+    stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
+    stack.pending_item("c-1", "v-1").await;
+    stack.heygen_status("v-1", "completed").await;
+    let notice = json!({"event_type": "avatar_video.success", "event_data": {"video_id": "v-1", "callback_id": "c-1"}});
+    let (status, _) = stack.webhook(tests::stack::webhook_event(&notice, None)).await;
+    assert_eq!(status, 200);
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(raw["heygen_status"], "completed");
+    assert!(raw.get("creator_video_url").is_none(), "{raw}");
+    assert_eq!(raw["heygen_archive"], "to_copy");
+}
