@@ -233,3 +233,48 @@ async fn a_completion_through_the_webhook_waits_for_its_copy() {
     assert!(raw.get("creator_video_url").is_none(), "{raw}");
     assert_eq!(raw["heygen_archive"], "to_copy");
 }
+
+/// The process's peak resident memory so far, in KiB (`VmHWM`).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+#[ignore = "moves 200 MB through moto; run alone: cargo test -p tests --test it -- --ignored copying_a_200"]
+async fn copying_a_200_mb_video_keeps_memory_bounded() {
+    const SIZE: u64 = 200 * 1024 * 1024;
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/archive-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join("video.mp4")).unwrap().set_len(SIZE).unwrap();
+    // Served by another process, so that only the copy's memory is this one's.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = tokio::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/video.mp4");
+    for _ in 0..100 {
+        if reqwest::Client::new().head(&url).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let bucket = Bucket::create().await;
+    let archive = S3Archive::new(bucket.s3.clone(), &bucket.name).unwrap();
+    // Start the peak afresh (Linux: writing 5 to clear_refs resets VmHWM).
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = peak_rss_kib();
+    let size = shared::archive::VideoArchive::copy(&archive, &url, "videos/big/v.mp4").await.unwrap();
+    let peak = peak_rss_kib();
+    let _ = server.kill().await;
+    assert_eq!(size, SIZE);
+    let grown_mib = (peak.saturating_sub(before)) / 1024;
+    eprintln!("copying 200 MiB: peak RSS {} MiB (from {} MiB, +{grown_mib} MiB)", peak / 1024, before / 1024);
+    assert!(grown_mib < 64, "the copy held {grown_mib} MiB");
+}
