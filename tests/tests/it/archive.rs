@@ -278,3 +278,41 @@ async fn copying_a_200_mb_video_keeps_memory_bounded() {
     eprintln!("copying 200 MiB: peak RSS {} MiB (from {} MiB, +{grown_mib} MiB)", peak / 1024, before / 1024);
     assert!(grown_mib < 64, "the copy held {grown_mib} MiB");
 }
+
+#[tokio::test]
+async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
+    let bucket = Bucket::create().await;
+    let stack = Stack::new().await;
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for (id, file) in [("c-1", "/files/ok.mp4"), ("c-2", "/files/broken.mp4")] {
+        stack.content(id, "cr-a", "2026-03-01", json!({})).await;
+        stack.pending_item(id, &format!("v-{id}")).await;
+        let done = Outcome::Completed { video_url: format!("{}{file}", stack.heygen.uri()), thumbnail_url: None };
+        stack.deps.store.apply_outcome(id, &format!("v-{id}"), &done, Timestamp::now(), false).await.unwrap();
+    }
+    serve(&stack, "/files/ok.mp4", b"a video".to_vec()).await;
+    Mock::given(method("GET"))
+        .and(path("/files/broken.mp4"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&stack.heygen)
+        .await;
+    let names = &stack.deps.config.tables;
+    let env = vec![
+        ("SETTINGS_TABLE", names.settings.clone()),
+        ("CREATORS_TABLE", names.creators.clone()),
+        ("CONTENT_TABLE", names.content.clone()),
+        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
+        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
+        ("VIDEO_BUCKET", bucket.name.clone()),
+        ("VIDEO_BASE_URL", BASE_URL.to_string()),
+    ];
+    let worker = tests::runtime_api::Function::start("heygen-worker", &env).await;
+    let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
+    assert_eq!((report["archived"].as_u64(), report["archive_failures"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(bucket.keys().await, ["videos/c-1/v-c-1.mp4"]);
+    assert_eq!(stack.tables.content_raw("c-1").await["creator_video_url"], "https://cdn.example/videos/c-1/v-c-1.mp4");
+    let metrics = tests::emf_metrics(&worker.logs());
+    let value = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| (m.value, m.dimensions.is_empty()));
+    assert_eq!(value("VideosArchived"), Some((1.0, true)), "{metrics:?}");
+    assert_eq!(value("ArchiveFailures"), Some((1.0, true)), "{metrics:?}");
+}
