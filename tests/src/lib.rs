@@ -61,6 +61,24 @@ pub async fn local_aws() -> aws_config::SdkConfig {
     shared::wiring::load_aws_config().await
 }
 
+/// The configuration the tests run with: `tables`, HeyGen at `heygen`, the
+/// secret `secret_id` (else a name nobody reads), claims stale after 600 s,
+/// every pending render due for a check, no callback URL, no video bucket.
+pub fn test_config(tables: TableNames, heygen: &str, secret_id: Option<String>) -> shared::config::Config {
+    shared::config::Config {
+        tables,
+        heygen_secret_id: secret_id.unwrap_or_else(|| "unused".into()),
+        heygen_api_base_url: heygen.to_string(),
+        heygen_callback_url: None,
+        claim_stale_after: std::time::Duration::from_secs(600),
+        reconcile_after: std::time::Duration::ZERO,
+        admin_group: "admin".into(),
+        admin_groups_claim: "cognito:groups".into(),
+        metrics_namespace: "HeygenPipeline".into(),
+        archive: None,
+    }
+}
+
 /// A unique prefix for one test's tables and secrets.
 pub fn unique_prefix() -> String {
     format!("t{}-", &uuid::Uuid::new_v4().simple().to_string()[..12])
@@ -147,7 +165,6 @@ pub mod stack {
     use lambda_http::{Body, Context, Request, RequestExt, Response};
     use serde_json::{Value, json};
     use shared::app::{Deps, Timing};
-    use shared::config::Config;
     use shared::domain::Timestamp;
     use shared::heygen::{HeygenClient, RetryPolicy};
     use shared::secret::SecretsManagerSource;
@@ -204,18 +221,7 @@ pub mod stack {
             let secrets = aws_sdk_secretsmanager::Client::new(&aws);
             let secret_id = format!("{}heygen", unique_prefix());
             let heygen = MockServer::start().await;
-            let config = Config {
-                tables: tables.names.clone(),
-                heygen_secret_id: secret_id.clone(),
-                heygen_api_base_url: heygen.uri(),
-                heygen_callback_url: None,
-                claim_stale_after: Duration::from_secs(600),
-                reconcile_after: Duration::ZERO,
-                admin_group: "admin".into(),
-                admin_groups_claim: "cognito:groups".into(),
-                metrics_namespace: "HeygenPipeline".into(),
-                archive: None,
-            };
+            let config = super::test_config(tables.names.clone(), &heygen.uri(), Some(secret_id.clone()));
             let deps = Deps {
                 secrets: SecretsManagerSource::new(secrets.clone(), secret_id.clone(), Duration::ZERO),
                 heygen: HeygenClient::new(&config.heygen_api_base_url, fast_policy()).unwrap(),
@@ -255,6 +261,18 @@ pub mod stack {
             });
             item.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
             self.tables.put_content(item).await;
+        }
+
+        /// The environment a function binary of this stack starts with.
+        pub fn lambda_env(&self) -> Vec<(&'static str, String)> {
+            let names = &self.deps.config.tables;
+            vec![
+                ("SETTINGS_TABLE", names.settings.clone()),
+                ("CREATORS_TABLE", names.creators.clone()),
+                ("CONTENT_TABLE", names.content.clone()),
+                ("HEYGEN_SECRET_ID", self.secret_id.clone()),
+                ("HEYGEN_API_BASE_URL", self.heygen.uri()),
+            ]
         }
 
         /// Sets attributes on a content item as the platform would.

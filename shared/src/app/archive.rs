@@ -7,12 +7,12 @@
 
 use tokio::time::Instant;
 
-use super::heygen_policy::count;
+use super::heygen_policy::ask_status;
 use super::{Deps, Ports};
 use crate::archive::{ArchiveError, VideoArchive, video_key, video_url};
 use crate::domain::{ContentItem, Timestamp};
 use crate::error_chain::ErrorChain;
-use crate::heygen::{Heygen, RenderState};
+use crate::heygen::RenderState;
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
 
@@ -92,13 +92,9 @@ async fn copy_one<P: Ports>(
             other => return other,
         }
     }
-    let status = match deps.heygen.video_status(api_key, video_id, heygen_deadline).await {
-        Ok(status) => status,
-        Err(err) => {
-            count(&err);
-            return Err(ArchiveError::Download(Box::new(err)));
-        }
-    };
+    let status = ask_status(&deps.heygen, api_key, video_id, heygen_deadline)
+        .await
+        .map_err(|err| ArchiveError::Download(Box::new(err)))?;
     match (status.state, status.video_url.filter(|u| !u.is_empty())) {
         (RenderState::Completed, Some(fresh)) => archive.copy(&fresh, key).await,
         _ => Err(ArchiveError::LinkExpired { status: 404 }),

@@ -2,7 +2,10 @@
 //! (section 2) and which of them stop a batch. The HTTP client only reports what
 //! happened; these are the use cases' decisions.
 
-use crate::heygen::HeygenError;
+use tokio::time::Instant;
+
+use crate::heygen::{Heygen, HeygenError, VideoStatus};
+use crate::secret::SecretString;
 
 /// The contract's error code for a HeyGen failure.
 pub fn contract_code(err: &HeygenError) -> &'static str {
@@ -36,6 +39,26 @@ pub fn count(err: &HeygenError) {
     if !matches!(err, HeygenError::Deadline | HeygenError::Script(_)) {
         crate::metrics::heygen_error(contract_code(err));
     }
+}
+
+/// Asks HeyGen for a video's status, counting a failure in `HeygenErrors`.
+pub async fn ask_status(
+    heygen: &impl Heygen,
+    api_key: &SecretString,
+    video_id: &str,
+    deadline: Instant,
+) -> Result<VideoStatus, HeygenError> {
+    let answer = heygen.video_status(api_key, video_id, deadline).await;
+    if let Err(err) = &answer {
+        count(err);
+    }
+    answer
+}
+
+/// The code a stopped refresh or reconciliation reports: `deadline` for time,
+/// else the contract's code.
+pub fn stop_code(err: &HeygenError) -> &'static str {
+    if matches!(err, HeygenError::Deadline) { "deadline" } else { contract_code(err) }
 }
 
 /// Whether a failure to read one video's status concerns that video alone (a

@@ -6,11 +6,10 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
-use super::heygen_policy::{contract_code, count, is_about_one_video};
+use super::heygen_policy::{ask_status, is_about_one_video, stop_code};
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
-use crate::heygen::{Heygen, HeygenError};
 use crate::store::{Store, StoreError};
 
 /// `refresh` from the query string: absent, `false` or `true`; anything else
@@ -124,11 +123,7 @@ pub async fn list_in_flight<P: Ports>(
             still.push(item);
             continue;
         }
-        let answer = deps.heygen.video_status(&api_key, &video_id, heygen_deadline).await;
-        if let Err(err) = &answer {
-            count(err);
-        }
-        let status = match answer {
+        let status = match ask_status(&deps.heygen, &api_key, &video_id, heygen_deadline).await {
             Ok(status) => status,
             Err(err) if is_about_one_video(&err) => {
                 // Marking it failed would pay for a second video; the others go on.
@@ -138,7 +133,7 @@ pub async fn list_in_flight<P: Ports>(
                 continue;
             }
             Err(err) => {
-                let code = if matches!(err, HeygenError::Deadline) { "deadline" } else { contract_code(&err) };
+                let code = stop_code(&err);
                 tracing::error!(content_id = %item.content_id, video_id, code, error = %ErrorChain(&err), "refresh stopped: HeyGen failing");
                 counts.stopped = Some(code.to_string());
                 counts.unchecked += 1;

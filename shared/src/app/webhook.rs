@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::apply_status::{Applied, apply_status};
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
-use crate::heygen::{Heygen, HeygenError};
+use crate::heygen::HeygenError;
 use crate::secret::SecretSource;
 use crate::store::{Store, StoreError};
 
@@ -137,11 +137,9 @@ pub async fn handle_notice<P: Ports>(
     let api_key = deps.api_key().await?;
     let budget = Instant::now() + deps.timing.webhook_confirm_budget;
     let lambda = invocation.heygen_deadline(&deps.timing);
-    let answer = deps.heygen.video_status(&api_key, &notice.video_id, budget.min(lambda)).await;
-    if let Err(err) = &answer {
-        super::heygen_policy::count(err);
-    }
-    let status = match answer {
+    let status = match super::heygen_policy::ask_status(&deps.heygen, &api_key, &notice.video_id, budget.min(lambda))
+        .await
+    {
         Ok(status) => status,
         Err(HeygenError::NotFound) => {
             tracing::warn!(content_id = %item.content_id, video_id = %notice.video_id, "HeyGen does not know this video; left pending");

@@ -11,11 +11,10 @@ use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
 use super::dispatch::{Dispatched, Dispatcher};
-use super::heygen_policy::{contract_code, count, is_about_one_video};
+use super::heygen_policy::{ask_status, is_about_one_video, stop_code};
 use super::{Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Timestamp};
 use crate::error_chain::ErrorChain;
-use crate::heygen::{Heygen, HeygenError};
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
 
@@ -189,11 +188,7 @@ async fn reconcile<P: Ports>(
             return Ok(());
         }
         report.checked += 1;
-        let answer = deps.heygen.video_status(api_key, video_id, heygen_deadline).await;
-        if let Err(err) = &answer {
-            count(err);
-        }
-        let status = match answer {
+        let status = match ask_status(&deps.heygen, api_key, video_id, heygen_deadline).await {
             Ok(status) => status,
             Err(err) if is_about_one_video(&err) => {
                 tracing::warn!(content_id = %item.content_id, video_id, error = %ErrorChain(&err), "HeyGen's status of this video is not usable; left pending");
@@ -201,7 +196,7 @@ async fn reconcile<P: Ports>(
                 continue;
             }
             Err(err) => {
-                let code = if matches!(err, HeygenError::Deadline) { "deadline" } else { contract_code(&err) };
+                let code = stop_code(&err);
                 tracing::error!(content_id = %item.content_id, video_id, code, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
                 report.stopped = Some(code.to_string());
                 return Ok(());

@@ -296,16 +296,8 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
         .respond_with(ResponseTemplate::new(502))
         .mount(&stack.heygen)
         .await;
-    let names = &stack.deps.config.tables;
-    let env = vec![
-        ("SETTINGS_TABLE", names.settings.clone()),
-        ("CREATORS_TABLE", names.creators.clone()),
-        ("CONTENT_TABLE", names.content.clone()),
-        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
-        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
-        ("VIDEO_BUCKET", bucket.name.clone()),
-        ("VIDEO_BASE_URL", BASE_URL.to_string()),
-    ];
+    let mut env = stack.lambda_env();
+    env.extend([("VIDEO_BUCKET", bucket.name.clone()), ("VIDEO_BASE_URL", BASE_URL.to_string())]);
     let worker = tests::runtime_api::Function::start("heygen-worker", &env).await;
     let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
     assert_eq!((report["archived"].as_u64(), report["archive_failures"].as_u64()), (Some(1), Some(1)), "{report}");

@@ -6,17 +6,6 @@ use serde_json::json;
 use tests::runtime_api::Function;
 use tests::stack::{Stack, WEBHOOK_SECRET, event, webhook_event};
 
-fn function_env(stack: &Stack) -> Vec<(&'static str, String)> {
-    let names = &stack.deps.config.tables;
-    vec![
-        ("SETTINGS_TABLE", names.settings.clone()),
-        ("CREATORS_TABLE", names.creators.clone()),
-        ("CONTENT_TABLE", names.content.clone()),
-        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
-        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
-    ]
-}
-
 #[tokio::test]
 async fn the_binaries_carry_a_video_from_trigger_to_submitted() {
     let stack = Stack::new().await;
@@ -24,7 +13,7 @@ async fn the_binaries_carry_a_video_from_trigger_to_submitted() {
     stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
     stack.heygen_accepts_creates().await;
     stack.heygen_status("vid-c-1:1", "completed").await;
-    let env = function_env(&stack);
+    let env = stack.lambda_env();
     let (trigger, webhook, pending) = (
         Function::start("admin-trigger", &env).await,
         Function::start("heygen-webhook", &env).await,
@@ -74,7 +63,7 @@ async fn the_binaries_carry_a_video_from_trigger_to_submitted() {
 #[tokio::test]
 async fn a_missing_required_variable_fails_start_up_naming_it() {
     let stack = Stack::new().await;
-    let env: Vec<_> = function_env(&stack).into_iter().filter(|(k, _)| *k != "CONTENT_TABLE").collect();
+    let env: Vec<_> = stack.lambda_env().into_iter().filter(|(k, _)| *k != "CONTENT_TABLE").collect();
     let mut f = Function::start("admin-trigger", &env).await;
     let _ = &mut f;
     // Give it time to start and fail.

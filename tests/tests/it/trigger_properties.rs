@@ -90,18 +90,10 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 fn config() -> Config {
-    Config {
-        tables: TableNames { settings: "s".into(), creators: "c".into(), content: "t".into() },
-        heygen_secret_id: "fake".into(),
-        heygen_api_base_url: "http://fake.invalid".into(),
-        heygen_callback_url: Some("https://example.test/webhooks/heygen".into()),
-        claim_stale_after: Duration::from_secs(600),
-        reconcile_after: Duration::ZERO,
-        admin_group: "admin".into(),
-        admin_groups_claim: "cognito:groups".into(),
-        metrics_namespace: "HeygenPipeline".into(),
-        archive: None,
-    }
+    let names = TableNames { settings: "s".into(), creators: "c".into(), content: "t".into() };
+    let mut config = tests::test_config(names, "http://fake.invalid", None);
+    config.heygen_callback_url = Some("https://example.test/webhooks/heygen".into());
+    config
 }
 
 fn content_id(index: usize) -> String {

@@ -10,7 +10,6 @@ use serde_json::json;
 use shared::app::trigger::{TriggerReport, TriggerRequest, trigger_month};
 use shared::app::worker::tick;
 use shared::app::{Deps, Invocation, Timing};
-use shared::config::Config;
 use shared::domain::{Mode, Timestamp};
 use shared::heygen::{CreateVideo, Heygen};
 use shared::secret::SecretString;
@@ -42,18 +41,8 @@ async fn world(creators: usize, days: usize, limit: u32, heygen: FakeHeygen) -> 
                 .await;
         }
     }
-    let config = Config {
-        tables: tables.names.clone(),
-        heygen_secret_id: "unused".into(),
-        heygen_api_base_url: "http://heygen.invalid".into(),
-        heygen_callback_url: Some("https://api.example/webhooks/heygen".into()),
-        claim_stale_after: Duration::from_secs(600),
-        reconcile_after: Duration::ZERO,
-        admin_group: "admin".into(),
-        admin_groups_claim: "cognito:groups".into(),
-        metrics_namespace: "HeygenPipeline".into(),
-        archive: None,
-    };
+    let mut config = tests::test_config(tables.names.clone(), "http://heygen.invalid", None);
+    config.heygen_callback_url = Some("https://api.example/webhooks/heygen".into());
     let deps = Deps {
         store: tables.store(),
         secrets: StaticSecret::with_key("sk-fake"),
@@ -205,7 +194,7 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
         .enqueue(&item, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
         .await
         .unwrap();
-    let env = worker_env(&stack);
+    let env = stack.lambda_env();
     // A second item HeyGen refuses: counted in HeygenErrors under its code.
     stack.content("c-2", "cr-a", "2026-03-02", json!({})).await;
     let refused = stack.deps.store.get_content("c-2").await.unwrap().unwrap();
@@ -270,7 +259,7 @@ async fn a_worker_process_killed_mid_tick_loses_nothing_and_doubles_nothing() {
         })
         .mount(&stack.heygen)
         .await;
-    let mut env = worker_env(&stack);
+    let mut env = stack.lambda_env();
     env.extend([("HEYGEN_CLAIM_STALE_SECONDS", "1".to_string()), ("HEYGEN_RECONCILE_AFTER_SECONDS", "0".to_string())]);
     let mut doomed = Function::start("heygen-worker", &env).await;
     doomed.start_invoke(&json!({})).await;
@@ -313,40 +302,4 @@ async fn a_worker_process_killed_mid_tick_loses_nothing_and_doubles_nothing() {
         assert_eq!(raw["heygen_video_id"], format!("vid-c-{day}:1"));
     }
     assert!(stack.deps.store.render_slots(10).await.unwrap().iter().all(|s| s.is_free()));
-}
-
-/// The worker binary's environment for `stack`.
-fn worker_env(stack: &Stack) -> Vec<(&'static str, String)> {
-    let names = &stack.deps.config.tables;
-    vec![
-        ("SETTINGS_TABLE", names.settings.clone()),
-        ("CREATORS_TABLE", names.creators.clone()),
-        ("CONTENT_TABLE", names.content.clone()),
-        ("HEYGEN_SECRET_ID", stack.secret_id.clone()),
-        ("HEYGEN_API_BASE_URL", stack.heygen.uri()),
-    ]
-}
-
-#[tokio::test]
-async fn a_stale_claim_whose_creator_left_frees_its_slot_and_leaves_the_queue() {
-    let (tables, deps) = world(1, 1, 2, FakeHeygen::rendering_for(1)).await;
-    let store = &deps.store;
-    let long_ago = Timestamp::now().minus(Duration::from_secs(3_600));
-    let item = store.get_content("c-0-01").await.unwrap().unwrap();
-    store.enqueue(&item, long_ago, deps.config.claim_stale_after, "https://api.example/cb").await.unwrap();
-    let queued = store.get_content("c-0-01").await.unwrap().unwrap();
-    store.take_slot(0, "c-0-01", long_ago).await.unwrap();
-    store.claim(&queued, long_ago, deps.config.claim_stale_after, Some(0)).await.unwrap();
-    // The creator is no longer active.
-    tables
-        .put_creator(
-            json!({"creator_id": "cr-0", "is_ai": true, "active": false, "heygen_avatar_ids": {"bible": "av-0"}}),
-        )
-        .await;
-    let report = tick(&deps, &invocation(50)).await;
-    assert_eq!((report.recovered, report.left_queue, report.in_flight), (0, 1, 0), "{report:?}");
-    assert!(deps.heygen.creates().is_empty(), "nothing created for it");
-    let raw = tables.content_raw("c-0-01").await;
-    assert!(raw.get("heygen_status").is_none(), "out of the queue: {raw}");
-    assert!(store.render_slots(2).await.unwrap()[0].is_free(), "its slot is free");
 }
