@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::lock;
 use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, RenderSlot, Settings, Timestamp};
 use crate::store::{Store, StoreError};
 
@@ -69,12 +70,12 @@ impl<S: Store> Faulty<S> {
 
     /// How many times `op` was called, failed calls included.
     pub fn calls(&self, op: StoreOp) -> usize {
-        self.calls.lock().unwrap().get(&op).copied().unwrap_or(0)
+        lock(&self.calls).get(&op).copied().unwrap_or(0)
     }
 
     fn check(&self, op: StoreOp, content_id: Option<&str>) -> Result<(), StoreError> {
         let earlier = {
-            let mut calls = self.calls.lock().unwrap();
+            let mut calls = lock(&self.calls);
             let n = calls.entry(op).or_insert(0);
             *n += 1;
             *n - 1

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use tokio::time::Instant;
 
+use super::lock;
 use crate::domain::ScriptProblem;
 use crate::heygen::{CreateVideo, CreatedVideo, Heygen, HeygenError, RenderState, VideoStatus, idempotency_key};
 use crate::secret::SecretString;
@@ -98,27 +99,27 @@ impl FakeHeygen {
 
     /// The most jobs HeyGen was ever rendering at once.
     pub fn peak_rendering(&self) -> usize {
-        self.state.lock().unwrap().peak
+        lock(&self.state).peak
     }
 
     /// The answers to the next creates of `content_id`, in order; then `Accept`.
     pub fn plan(&self, content_id: &str, answers: impl IntoIterator<Item = FakeAnswer>) {
-        self.state.lock().unwrap().plans.entry(content_id.to_string()).or_default().extend(answers);
+        lock(&self.state).plans.entry(content_id.to_string()).or_default().extend(answers);
     }
 
     /// Every create received: `(content_id, idempotency key)`, in order.
     pub fn creates(&self) -> Vec<(String, String)> {
-        self.state.lock().unwrap().creates.clone()
+        lock(&self.state).creates.clone()
     }
 
     /// Every video HeyGen made (and would bill): `(content_id, video_id)`.
     pub fn videos(&self) -> Vec<(String, String)> {
-        self.state.lock().unwrap().videos.clone()
+        lock(&self.state).videos.clone()
     }
 
     /// What the status call answers for `video_id` from now on.
     pub fn set_status(&self, status: VideoStatus) {
-        self.state.lock().unwrap().statuses.insert(status.video_id.clone(), status);
+        lock(&self.state).statuses.insert(status.video_id.clone(), status);
     }
 }
 
@@ -156,7 +157,7 @@ impl Heygen for FakeHeygen {
         if Instant::now() >= deadline {
             return Err(HeygenError::Deadline);
         }
-        let mut state = self.state.lock().unwrap();
+        let mut state = lock(&self.state);
         if let Some(status) = state.statuses.get(video_id) {
             return Ok(status.clone());
         }
@@ -185,7 +186,7 @@ impl Heygen for FakeHeygen {
 
 impl FakeHeygen {
     fn answer_create(&self, video: &CreateVideo, key: String) -> Result<CreatedVideo, HeygenError> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = lock(&self.state);
         state.creates.push((video.content_id.clone(), key.clone()));
         let answer = match state.given.get(&key) {
             Some(Given::Video(video_id)) => {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::lock;
 use crate::domain::{
     Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, RenderSlot, Settings,
     SlotHolder, Timestamp,
@@ -33,35 +34,35 @@ impl MemoryStore {
     }
 
     pub fn put_setting(&self, key: &str, value: &str) {
-        self.tables.lock().unwrap().settings.insert(key.to_string(), value.to_string());
+        lock(&self.tables).settings.insert(key.to_string(), value.to_string());
     }
 
     pub fn put_creator(&self, creator: Creator) {
-        self.tables.lock().unwrap().creators.insert(creator.creator_id.clone(), creator);
+        lock(&self.tables).creators.insert(creator.creator_id.clone(), creator);
     }
 
     pub fn put_content(&self, item: ContentItem) {
-        self.tables.lock().unwrap().content.insert(item.content_id.clone(), item);
+        lock(&self.tables).content.insert(item.content_id.clone(), item);
     }
 
     /// Every content item, by content id.
     pub fn content(&self) -> Vec<ContentItem> {
-        self.tables.lock().unwrap().content.values().cloned().collect()
+        lock(&self.tables).content.values().cloned().collect()
     }
 
     pub fn item(&self, content_id: &str) -> Option<ContentItem> {
-        self.tables.lock().unwrap().content.get(content_id).cloned()
+        lock(&self.tables).content.get(content_id).cloned()
     }
 
     /// How many items are in flight now.
     pub fn in_flight(&self) -> usize {
-        self.tables.lock().unwrap().content.values().filter(|i| i.is_pending()).count()
+        lock(&self.tables).content.values().filter(|i| i.is_pending()).count()
     }
 
     /// Frees `index` if `content_id` holds it (the adapter's conditional write).
     fn free(&self, index: Option<u32>, content_id: &str) {
         let Some(index) = index else { return };
-        let mut tables = self.tables.lock().unwrap();
+        let mut tables = lock(&self.tables);
         if tables.slots.get(&index).is_some_and(|h| h.content_id == content_id) {
             tables.slots.remove(&index);
         }
@@ -74,7 +75,7 @@ impl MemoryStore {
         condition: impl FnOnce(&ContentItem) -> bool,
         write: impl FnOnce(&mut ContentItem),
     ) -> Result<(), StoreError> {
-        let mut tables = self.tables.lock().unwrap();
+        let mut tables = lock(&self.tables);
         match tables.content.get_mut(content_id) {
             Some(item) if condition(item) => {
                 write(item);
@@ -91,16 +92,16 @@ fn status_is(item: &ContentItem, status: JobStatus) -> bool {
 
 impl Store for MemoryStore {
     async fn settings(&self) -> Result<Settings, StoreError> {
-        Ok(Settings::from_values(&self.tables.lock().unwrap().settings))
+        Ok(Settings::from_values(&lock(&self.tables).settings))
     }
 
     async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
-        let tables = self.tables.lock().unwrap();
+        let tables = lock(&self.tables);
         Ok(tables.creators.values().filter(|c| c.is_eligible_for(mode)).cloned().collect())
     }
 
     async fn content_for(&self, creator_id: &str, month: Month, mode: Mode) -> Result<Vec<ContentItem>, StoreError> {
-        let tables = self.tables.lock().unwrap();
+        let tables = lock(&self.tables);
         Ok(tables
             .content
             .values()
@@ -118,7 +119,7 @@ impl Store for MemoryStore {
     }
 
     async fn find_by_video_id(&self, video_id: &str) -> Result<Option<ContentItem>, StoreError> {
-        let tables = self.tables.lock().unwrap();
+        let tables = lock(&self.tables);
         Ok(tables.content.values().find(|i| i.heygen_video_id.as_deref() == Some(video_id)).cloned())
     }
 
@@ -130,7 +131,7 @@ impl Store for MemoryStore {
         slot: Option<u32>,
     ) -> Result<Claim, StoreError> {
         let claim_id = {
-            let mut n = self.claims.lock().unwrap();
+            let mut n = lock(&self.claims);
             *n += 1;
             format!("claim-{n}")
         };
@@ -196,19 +197,19 @@ impl Store for MemoryStore {
     }
 
     async fn list_queued(&self) -> Result<Vec<ContentItem>, StoreError> {
-        let tables = self.tables.lock().unwrap();
+        let tables = lock(&self.tables);
         let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_queued()).cloned().collect();
         items.sort_by_key(ContentItem::queue_order);
         Ok(items)
     }
 
     async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
-        let tables = self.tables.lock().unwrap();
+        let tables = lock(&self.tables);
         Ok((0..count).map(|index| RenderSlot { index, holder: tables.slots.get(&index).cloned() }).collect())
     }
 
     async fn take_slot(&self, index: u32, content_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        let mut tables = self.tables.lock().unwrap();
+        let mut tables = lock(&self.tables);
         if tables.slots.contains_key(&index) {
             return Err(StoreError::Conflict);
         }
@@ -217,7 +218,7 @@ impl Store for MemoryStore {
     }
 
     async fn free_slot(&self, index: u32, content_id: &str) -> Result<(), StoreError> {
-        let mut tables = self.tables.lock().unwrap();
+        let mut tables = lock(&self.tables);
         match tables.slots.get(&index) {
             Some(holder) if holder.content_id == content_id => {
                 tables.slots.remove(&index);
@@ -272,7 +273,7 @@ impl Store for MemoryStore {
     }
 
     async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {
-        let tables = self.tables.lock().unwrap();
+        let tables = lock(&self.tables);
         let mut items: Vec<ContentItem> = tables
             .content
             .values()
@@ -318,7 +319,7 @@ impl Store for MemoryStore {
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
-        let tables = self.tables.lock().unwrap();
+        let tables = lock(&self.tables);
         let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_pending()).cloned().collect();
         items.sort_by(|a, b| {
             (a.heygen_requested_at.as_deref(), a.content_id.as_str())

@@ -6,7 +6,6 @@
 //!
 //! The moto and wiremock tests prove the real semantics these imitate; the fakes
 //! make the use cases cheap to drive through thousands of generated cases.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod faulty;
 mod heygen;
@@ -16,7 +15,7 @@ pub use faulty::{Faulty, StoreOp};
 pub use heygen::{FakeAnswer, FakeHeygen};
 pub use memory::MemoryStore;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::secret::{HeygenSecret, NotConfigured, SecretError, SecretSource, SecretString};
 
@@ -34,4 +33,9 @@ impl SecretSource for StaticSecret {
     async fn heygen_secret(&self) -> Result<Arc<HeygenSecret>, SecretError> {
         self.0.clone().ok_or(SecretError::NotConfigured(NotConfigured::NoSecret))
     }
+}
+
+/// A fake's lock: a panic in another test thread leaves the data usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
