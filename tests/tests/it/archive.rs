@@ -308,3 +308,25 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
     assert_eq!(value("VideosArchived"), Some((1.0, true)), "{metrics:?}");
     assert_eq!(value("ArchiveFailures"), Some((1.0, true)), "{metrics:?}");
 }
+
+#[tokio::test]
+async fn two_ticks_copying_at_once_make_one_object_and_one_update() {
+    let bucket = Bucket::create().await;
+    let stack = completed_stack(&bucket, "/files/v-1.mp4").await;
+    // Slow enough that both ticks are downloading before either writes.
+    Mock::given(method("GET"))
+        .and(path("/files/v-1.mp4"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(b"the video".to_vec())
+                .set_delay(std::time::Duration::from_millis(300)),
+        )
+        .mount(&stack.heygen)
+        .await;
+    let (a, b) = tokio::join!(stack.tick(), stack.tick());
+    assert_eq!(a.archived + b.archived, 1, "one update: {a:?} {b:?}");
+    assert_eq!(a.archive_failures + b.archive_failures, 0, "{a:?} {b:?}");
+    assert_eq!(downloads(&stack, "/files/v-1.mp4").await, 2, "both copied");
+    assert_eq!(bucket.versions("videos/c-1/v-1.mp4").await, 1, "one object: the second write was refused");
+    assert_eq!(stack.tables.content_raw("c-1").await["status"], "submitted");
+}
