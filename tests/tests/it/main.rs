@@ -6,6 +6,7 @@
 
 mod archive;
 mod heygen;
+mod heygen_schemas;
 mod in_flight;
 mod openapi;
 mod parsers;
