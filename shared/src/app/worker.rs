@@ -233,6 +233,10 @@ async fn free_leaked_slots<P: Ports>(deps: &Deps<P>) -> Result<usize, StoreError
     let now = Timestamp::now();
     for slot in deps.store.render_slots(MAX_RENDER_SLOTS).await? {
         let Some(holder) = &slot.holder else { continue };
+        // A slot taken lately is in use: its holder is not read every tick.
+        if !slot.held_since_before(now, deps.timing.slot_leak_after) {
+            continue;
+        }
         let item = deps.store.get_content(&holder.content_id).await?;
         if !slot.is_leaked(item.as_ref(), now, deps.timing.slot_leak_after) {
             continue;

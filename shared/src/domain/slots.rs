@@ -38,18 +38,21 @@ impl RenderSlot {
         self.holder.is_none()
     }
 
+    /// Whether the slot has been held at least `after`: only then may it have
+    /// leaked, and only then is its holder worth reading.
+    pub fn held_since_before(&self, now: Timestamp, after: Duration) -> bool {
+        match self.holder.as_ref().map(|h| Timestamp::parse(&h.taken_at)) {
+            None => false,
+            Some(Ok(at)) => at <= now.minus(after),
+            Some(Err(_)) => true,
+        }
+    }
+
     /// Whether the slot is held, at least `after` ago, by an item that (as read
     /// now, consistently) is not in flight on this slot.
     pub fn is_leaked(&self, holder_now: Option<&ContentItem>, now: Timestamp, after: Duration) -> bool {
-        let Some(holder) = &self.holder else {
-            return false;
-        };
-        let old_enough = match Timestamp::parse(&holder.taken_at) {
-            Ok(at) => at <= now.minus(after),
-            Err(_) => true,
-        };
         let in_flight_here = holder_now.is_some_and(|item| item.is_pending() && item.heygen_slot == Some(self.index));
-        old_enough && !in_flight_here
+        self.held_since_before(now, after) && !in_flight_here
     }
 }
 
@@ -82,6 +85,7 @@ mod tests {
         assert!(old.is_leaked(Some(&item("queued", None)), now, SLOT_LEAK_AFTER));
         assert!(old.is_leaked(None, now, SLOT_LEAK_AFTER), "the item is gone");
         assert!(!young.is_leaked(None, now, SLOT_LEAK_AFTER), "a claim may be on its way");
+        assert!(old.held_since_before(now, SLOT_LEAK_AFTER) && !young.held_since_before(now, SLOT_LEAK_AFTER));
         assert!(!RenderSlot { index: 3, holder: None }.is_leaked(None, now, SLOT_LEAK_AFTER));
         assert_eq!(slot_key(7), "_render_slot/7");
     }

@@ -187,23 +187,11 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
     stack.heygen_accepts_creates().await;
     // Queued by a trigger when no slot was free.
     stack.tables.put_setting("heygen_callback_url", "https://api.example/webhooks/heygen").await;
-    let item = stack.deps.store.get_content("c-1").await.unwrap().unwrap();
-    stack
-        .deps
-        .store
-        .enqueue(&item, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
-        .await
-        .unwrap();
+    queue(&stack, "c-1").await;
     let env = stack.lambda_env();
     // A second item HeyGen refuses: counted in HeygenErrors under its code.
     stack.content("c-2", "cr-a", "2026-03-02", json!({})).await;
-    let refused = stack.deps.store.get_content("c-2").await.unwrap().unwrap();
-    stack
-        .deps
-        .store
-        .enqueue(&refused, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
-        .await
-        .unwrap();
+    queue(&stack, "c-2").await;
     wiremock::Mock::given(wiremock::matchers::header("idempotency-key", "c-2:1"))
         .respond_with(
             wiremock::ResponseTemplate::new(400)
@@ -240,13 +228,7 @@ async fn a_worker_process_killed_mid_tick_loses_nothing_and_doubles_nothing() {
     for day in 1..=3 {
         let id = format!("c-{day}");
         stack.content(&id, "cr-a", &format!("2026-03-{day:02}"), json!({})).await;
-        let item = stack.deps.store.get_content(&id).await.unwrap().unwrap();
-        stack
-            .deps
-            .store
-            .enqueue(&item, Timestamp::now(), Duration::from_secs(600), "https://api.example/cb")
-            .await
-            .unwrap();
+        queue(&stack, &id).await;
         stack.heygen_status(&format!("vid-c-{day}:1"), "completed").await;
     }
     // HeyGen takes 1.5 s to accept a create (it has made the video by then).
@@ -302,4 +284,11 @@ async fn a_worker_process_killed_mid_tick_loses_nothing_and_doubles_nothing() {
         assert_eq!(raw["heygen_video_id"], format!("vid-c-{day}:1"));
     }
     assert!(stack.deps.store.render_slots(10).await.unwrap().iter().all(|s| s.is_free()));
+}
+
+/// Puts `id` in the render queue, as a trigger finding no free slot leaves it.
+async fn queue(stack: &Stack, id: &str) {
+    let item = stack.deps.store.get_content(id).await.unwrap().unwrap();
+    let callback = "https://api.example/cb";
+    stack.deps.store.enqueue(&item, Timestamp::now(), Duration::from_secs(600), callback).await.unwrap();
 }
