@@ -71,7 +71,7 @@ def main():
     failed = [i for i in done if i["heygen_status"]["S"] == "failed"]
     assert len(done) == run["would_trigger"], (len(done), run["would_trigger"])
     assert completed, "no render completed"
-    sample = open("local/assets/sample.mp4", "rb").read()
+    sample = open("devkit/assets/sample.mp4", "rb").read()
     for i in completed:
         assert i["status"]["S"] == "submitted", i
         # The durable copy in the bucket, served by the stack as CloudFront would.

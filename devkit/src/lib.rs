@@ -1,7 +1,10 @@
-//! Dev-only helpers shared by the tests and the local stack (`make dev`): never a
-//! dependency of a Lambda function.
+//! Dev-only helpers shared by the tests, the local stack (`make dev`) and the
+//! benchmarks (`make bench`): tables from `template.yaml`, the HeyGen simulator and
+//! a Lambda Runtime API emulator. Never a dependency of a Lambda function.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod runtime_api;
+pub mod sim;
 pub mod tables;
 
 /// The SAM template, the single source of truth for the tables.

@@ -5,7 +5,6 @@
 
 mod seed;
 mod server;
-mod sim;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -87,7 +86,7 @@ async fn run() -> Result<(), Error> {
         None => {
             let render = Duration::from_secs_f64(env_or("DEV_RENDER_SECONDS", "5").parse()?);
             let fail_every = env_or("DEV_FAIL_EVERY", "7").parse()?;
-            let sim = sim::start(sim::SimConfig {
+            let sim = devkit::sim::start(devkit::sim::SimConfig {
                 api_key: SIM_API_KEY.into(),
                 webhook_secret: SIM_WEBHOOK_SECRET.into(),
                 render_time: render,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use shared::config::TableNames;
 use shared::store::DynamoStore;
 
-pub mod runtime_api;
+pub use devkit::runtime_api;
 
 /// One metric of a CloudWatch Embedded Metric Format line a function logged.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,6 +159,8 @@ pub mod stack {
     //! A whole service in one test: moto tables and secret, a wiremock HeyGen,
     //! and the production `Deps` wired to them.
 
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use hmac::{Hmac, KeyInit, Mac};
@@ -196,6 +198,31 @@ pub mod stack {
         pub secret_id: String,
         pub heygen: MockServer,
         pub deps: Deps<(S, SecretsManagerSource, HeygenClient)>,
+        /// What `heygen_status` set, for the bulk statuses double.
+        states: Arc<Mutex<HashMap<String, String>>>,
+    }
+
+    /// `GET /v3/videos/statuses` as HeyGen answers it, from the statuses the test
+    /// set with `heygen_status`: `not_found` for any other id. Mounted at a low
+    /// priority, so that a test's own catch-all answer (a 401, a 503) wins.
+    struct StatesDouble(Arc<Mutex<HashMap<String, String>>>);
+
+    impl wiremock::Respond for StatesDouble {
+        fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+            let known = self.0.lock().unwrap();
+            let ids = request.url.query_pairs().find(|(k, _)| k == "video_ids").map(|(_, v)| v.into_owned());
+            let data: Vec<Value> = ids
+                .unwrap_or_default()
+                .split(',')
+                .map(|id| match known.get(id).map(String::as_str) {
+                    Some("failed") => json!({"video_id": id, "status": "failed",
+                        "error": {"code": "avatar_unavailable", "message": "the avatar was removed"}}),
+                    Some(status) => json!({"video_id": id, "status": status}),
+                    None => json!({"video_id": id, "status": "not_found"}),
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({"data": data, "has_more": false, "next_token": null}))
+        }
     }
 
     impl Stack<DynamoStore> {
@@ -231,7 +258,14 @@ pub mod stack {
                 timing: Timing::default(),
             };
             tables.put_setting("heygen_requests_per_second", "50").await;
-            Self { tables, secrets, secret_id, heygen, deps }
+            let states = Arc::default();
+            Mock::given(method("GET"))
+                .and(path("/v3/videos/statuses"))
+                .respond_with(StatesDouble(Arc::clone(&states)))
+                .with_priority(10)
+                .mount(&heygen)
+                .await;
+            Self { tables, secrets, secret_id, heygen, deps, states }
         }
 
         /// Creates or replaces the secret's value.
@@ -294,8 +328,15 @@ pub mod stack {
                 .await;
         }
 
-        /// HeyGen's status answer for `video_id`.
+        /// What the bulk `GET /v3/videos/statuses` says of `video_id`, and only
+        /// there (a test mounts its own answer to `GET /v3/videos/{video_id}`).
+        pub fn heygen_state(&self, video_id: &str, status: &str) {
+            self.states.lock().unwrap().insert(video_id.to_string(), status.to_string());
+        }
+
+        /// HeyGen's status answer for `video_id`, in the bulk statuses too.
         pub async fn heygen_status(&self, video_id: &str, status: &str) {
+            self.states.lock().unwrap().insert(video_id.to_string(), status.to_string());
             let body = json!({"data": {
                 "id": video_id, "status": status,
                 "video_url": format!("https://files.heygen.ai/{video_id}.mp4?sig=fresh"),
@@ -316,9 +357,16 @@ pub mod stack {
             all.into_iter().filter(|r| r.method.as_str() == "POST").collect()
         }
 
+        /// `GET /v3/videos/{id}` requests received.
         pub async fn status_calls(&self) -> usize {
             let all = self.heygen.received_requests().await.unwrap_or_default();
-            all.iter().filter(|r| r.method.as_str() == "GET").count()
+            all.iter().filter(|r| r.method.as_str() == "GET" && r.url.path() != "/v3/videos/statuses").count()
+        }
+
+        /// `GET /v3/videos/statuses` requests received.
+        pub async fn states_calls(&self) -> usize {
+            let all = self.heygen.received_requests().await.unwrap_or_default();
+            all.iter().filter(|r| r.method.as_str() == "GET" && r.url.path() == "/v3/videos/statuses").count()
         }
 
         /// Claims `id` and records `video_id`, as a trigger would have.

@@ -6,7 +6,8 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
-use super::heygen_policy::{ask_status, is_about_one_video, stop_code};
+use super::heygen_policy::{is_about_one_video, stop_code};
+use super::survey::Survey;
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
@@ -91,7 +92,8 @@ pub struct InFlightReport {
 }
 
 /// Lists what is in flight, oldest request first; with `refresh`, asks HeyGen
-/// about each pending video first and applies its answers.
+/// about each pending video first (in bulk, see [`Survey`]) and applies its
+/// answers.
 pub async fn list_in_flight<P: Ports>(
     deps: &Deps<P>,
     refresh: bool,
@@ -107,6 +109,24 @@ pub async fn list_in_flight<P: Ports>(
     let heygen_deadline = invocation.heygen_deadline(&deps.timing);
     let mut counts = RefreshCounts::default();
     let mut still = Vec::new();
+    let ids: Vec<&str> = items
+        .iter()
+        .filter(|item| item.job_status() == Ok(Some(JobStatus::Pending)))
+        .filter_map(|item| item.heygen_video_id.as_deref())
+        .collect();
+    let survey = if ids.is_empty() || Instant::now() >= start_until {
+        Survey::default()
+    } else {
+        match Survey::take(&deps.heygen, &api_key, &ids, heygen_deadline).await {
+            Ok(survey) => survey,
+            Err(err) => {
+                let code = stop_code(&err);
+                tracing::error!(videos = ids.len(), code, error = %ErrorChain(&err), "refresh stopped: HeyGen failing");
+                counts.stopped = Some(code.to_string());
+                Survey::default()
+            }
+        }
+    };
     for item in items {
         let video_id = match (&item.heygen_video_id, item.job_status()) {
             (Some(id), Ok(Some(JobStatus::Pending))) if counts.stopped.is_none() => id.clone(),
@@ -123,7 +143,7 @@ pub async fn list_in_flight<P: Ports>(
             still.push(item);
             continue;
         }
-        let status = match ask_status(&deps.heygen, &api_key, &video_id, heygen_deadline).await {
+        let status = match survey.status(&deps.heygen, &api_key, &video_id, heygen_deadline).await {
             Ok(status) => status,
             Err(err) if is_about_one_video(&err) => {
                 // Marking it failed would pay for a second video; the others go on.

@@ -4,7 +4,8 @@
 //! Use cases: `trigger` (a month into renders), `in_flight` (what is pending,
 //! and the refresh that polls HeyGen), `webhook` (HeyGen's notice) and
 //! `apply_status` (applying HeyGen's answer to an item: the webhook and the
-//! refresh share it). Policy lives here, not in the adapters: which HeyGen
+//! refresh share it), `survey` (many pending renders' states in few calls: the
+//! worker's reconciliation and the refresh share it). Policy lives here, not in the adapters: which HeyGen
 //! answers stop a batch and which contract code an error becomes
 //! (`heygen_policy`, `error`).
 //!
@@ -20,6 +21,7 @@ mod error;
 pub mod heygen_policy;
 pub mod in_flight;
 pub mod pacing;
+pub mod survey;
 pub mod trigger;
 pub mod webhook;
 pub mod worker;

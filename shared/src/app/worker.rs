@@ -11,7 +11,8 @@ use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
 use super::dispatch::{Dispatched, Dispatcher};
-use super::heygen_policy::{ask_status, is_about_one_video, stop_code};
+use super::heygen_policy::{is_about_one_video, stop_code};
+use super::survey::Survey;
 use super::{Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Timestamp};
 use crate::error_chain::ErrorChain;
@@ -162,8 +163,8 @@ fn oldest_in_flight_seconds(in_flight: &[ContentItem], now: Timestamp) -> u64 {
 }
 
 /// Asks HeyGen about every pending render not checked for
-/// `HEYGEN_RECONCILE_AFTER_SECONDS` (oldest check first) and applies its answer
-/// exactly as the webhook does.
+/// `HEYGEN_RECONCILE_AFTER_SECONDS` (oldest check first; in bulk, see
+/// [`Survey`]) and applies its answer exactly as the webhook does.
 async fn reconcile<P: Ports>(
     deps: &Deps<P>,
     invocation: &Invocation,
@@ -182,13 +183,30 @@ async fn reconcile<P: Ports>(
     due.sort_by_key(|(item, _)| last_check(item).to_string());
     let start_until = invocation.start_until(&deps.timing);
     let heygen_deadline = invocation.heygen_deadline(&deps.timing);
+    if due.is_empty() {
+        return Ok(());
+    }
+    if Instant::now() >= start_until {
+        report.stopped = Some("deadline".to_string());
+        return Ok(());
+    }
+    let ids: Vec<&str> = due.iter().map(|(_, video_id)| *video_id).collect();
+    let survey = match Survey::take(&deps.heygen, api_key, &ids, heygen_deadline).await {
+        Ok(survey) => survey,
+        Err(err) => {
+            let code = stop_code(&err);
+            tracing::error!(videos = ids.len(), code, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
+            report.stopped = Some(code.to_string());
+            return Ok(());
+        }
+    };
     for (item, video_id) in due {
         if Instant::now() >= start_until {
             report.stopped = Some("deadline".to_string());
             return Ok(());
         }
         report.checked += 1;
-        let status = match ask_status(&deps.heygen, api_key, video_id, heygen_deadline).await {
+        let status = match survey.status(&deps.heygen, api_key, video_id, heygen_deadline).await {
             Ok(status) => status,
             Err(err) if is_about_one_video(&err) => {
                 tracing::warn!(content_id = %item.content_id, video_id, error = %ErrorChain(&err), "HeyGen's status of this video is not usable; left pending");

@@ -9,8 +9,11 @@ use reqwest::{Method, Url};
 use tokio::time::Instant;
 
 use super::retry::parse_retry_after;
-use super::wire::{CreateBody, CreatedData, Envelope, StatusData, error_from};
-use super::{CreateVideo, CreatedVideo, Heygen, HeygenError, RenderState, RetryPolicy, VideoStatus, idempotency_key};
+use super::wire::{CreateBody, CreatedData, Envelope, StateEntry, StatusData, error_from};
+use super::{
+    CreateVideo, CreatedVideo, Heygen, HeygenError, MAX_STATES_PER_CALL, RenderState, RetryPolicy, VideoState,
+    VideoStatus, idempotency_key,
+};
 use crate::domain::check_script;
 use crate::secret::SecretString;
 
@@ -55,7 +58,7 @@ impl HeygenClient {
     fn least_attempt_time(&self, operation: Operation) -> Duration {
         match operation {
             Operation::Create => self.policy.request_timeout,
-            Operation::Status => self.policy.min_request_time,
+            Operation::Status | Operation::States => self.policy.min_request_time,
         }
     }
 
@@ -131,11 +134,12 @@ impl HeygenClient {
 /// HeyGen's answers are small JSON documents; more than this is not one.
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
-/// The two calls, which differ in how the deadline and a 404 are read.
+/// The calls, which differ in how the deadline and a 404 are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Operation {
     Create,
     Status,
+    States,
 }
 
 impl Operation {
@@ -143,6 +147,7 @@ impl Operation {
         match self {
             Self::Create => "create",
             Self::Status => "status",
+            Self::States => "states",
         }
     }
 }
@@ -226,5 +231,55 @@ impl Heygen for HeygenClient {
             failure_code: data.failure_code,
             failure_message: data.failure_message,
         })
+    }
+
+    /// `GET /v3/videos/statuses?video_ids=a,b,...`: at most
+    /// [`MAX_STATES_PER_CALL`] ids (more is a caller's bug, refused before any
+    /// request). Retried as a status call is; a 404 (no such endpoint) is
+    /// [`HeygenError::NotFound`]. Entries without a video id or a status are
+    /// left out.
+    async fn video_states(
+        &self,
+        api_key: &SecretString,
+        video_ids: &[&str],
+        deadline: Instant,
+    ) -> Result<Vec<VideoState>, HeygenError> {
+        if video_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if video_ids.len() > MAX_STATES_PER_CALL {
+            return Err(HeygenError::Rejected {
+                status: 400,
+                code: "too_many_ids".into(),
+                message: format!("at most {MAX_STATES_PER_CALL} video ids per call"),
+            });
+        }
+        let mut url = self.url(&["v3", "videos", "statuses"]);
+        url.query_pairs_mut().append_pair("video_ids", &video_ids.join(","));
+        let entries: Vec<StateEntry> = self
+            .with_retries(
+                deadline,
+                Operation::States,
+                |timeout| self.http.request(Method::GET, url.clone()).timeout(timeout),
+                api_key,
+            )
+            .await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| {
+                let video_id = entry.video_id.clone().filter(|id| !id.is_empty())?;
+                // An entry without a status says nothing: the id is left out.
+                let state = match entry.status.as_deref()?.trim() {
+                    raw if raw.eq_ignore_ascii_case("not_found") => None,
+                    raw => Some(RenderState::normalise(raw)),
+                };
+                Some(VideoState {
+                    failure_code: entry.failure_field("code"),
+                    failure_message: entry.failure_field("message"),
+                    video_id,
+                    state,
+                })
+            })
+            .collect())
     }
 }

@@ -1,5 +1,5 @@
 //! HeyGen v3 (contract section 6) behind a narrow port: create a video, read its
-//! status. The port's vocabulary lives here; the reqwest adapter in `client`, the
+//! status, read many videos' states at once. The port's vocabulary lives here; the reqwest adapter in `client`, the
 //! wire format in `wire`, failures in `error`, retries in `retry`, the
 //! idempotency key in `idempotency`.
 //!
@@ -26,7 +26,7 @@ pub use error::HeygenError;
 pub use idempotency::idempotency_key;
 pub use retry::RetryPolicy;
 
-/// The two calls the service makes. Implementations retry as they see fit but
+/// The calls the service makes. Implementations retry as they see fit but
 /// never run past `deadline`, and send every retry of one create under the same
 /// idempotency key (`{content_id}:{attempt}`).
 pub trait Heygen: Send + Sync {
@@ -49,6 +49,30 @@ pub trait Heygen: Send + Sync {
         video_id: &str,
         deadline: Instant,
     ) -> impl Future<Output = Result<VideoStatus, HeygenError>> + Send;
+
+    /// `GET /v3/videos/statuses?video_ids=...` for at most [`MAX_STATES_PER_CALL`]
+    /// ids: their states, without URLs. Ids HeyGen leaves out of its answer (a
+    /// further page) are simply absent.
+    fn video_states(
+        &self,
+        api_key: &SecretString,
+        video_ids: &[&str],
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Vec<VideoState>, HeygenError>> + Send;
+}
+
+/// The most ids one `GET /v3/videos/statuses` takes.
+pub const MAX_STATES_PER_CALL: usize = 100;
+
+/// One video in `GET /v3/videos/statuses`: its state without its URLs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VideoState {
+    pub video_id: String,
+    /// `None`: HeyGen does not know the video (`not_found`).
+    pub state: Option<RenderState>,
+    /// For a failed render: HeyGen's `error.code` and `error.message`, when given.
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
 }
 
 /// One avatar render, as the trigger asks for it.

@@ -1,5 +1,6 @@
 //! HeyGen v3's JSON on the wire: the create body (6.1), the `data` envelope of
-//! answers, the status fields the service reads (6.2) and the error body.
+//! answers, the status fields the service reads (6.2), the bulk states and the
+//! error body.
 
 use std::time::Duration;
 
@@ -47,6 +48,29 @@ pub(super) struct StatusData {
     pub(super) thumbnail_url: Option<String>,
     pub(super) failure_code: Option<String>,
     pub(super) failure_message: Option<String>,
+}
+
+/// One entry of `GET /v3/videos/statuses`; every field may be missing or null.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(super) struct StateEntry {
+    pub(super) video_id: Option<String>,
+    pub(super) status: Option<String>,
+    /// "Failure details when status is failed": an object whose fields HeyGen's
+    /// schema leaves open; `code` and `message` are read when they are strings.
+    pub(super) error: Option<serde_json::Value>,
+}
+
+impl StateEntry {
+    pub(super) fn failure_field(&self, name: &str) -> Option<String> {
+        match &self.error {
+            Some(serde_json::Value::Object(fields)) => {
+                fields.get(name).and_then(serde_json::Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+            }
+            Some(serde_json::Value::String(text)) if name == "message" && !text.is_empty() => Some(text.clone()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,10 @@ use tokio::time::Instant;
 
 use super::lock;
 use crate::domain::ScriptProblem;
-use crate::heygen::{CreateVideo, CreatedVideo, Heygen, HeygenError, RenderState, VideoStatus, idempotency_key};
+use crate::heygen::{
+    CreateVideo, CreatedVideo, Heygen, HeygenError, MAX_STATES_PER_CALL, RenderState, VideoState, VideoStatus,
+    idempotency_key,
+};
 use crate::secret::SecretString;
 
 /// How HeyGen answers one create, after the client's retries.
@@ -52,6 +55,11 @@ struct State {
     /// Jobs rendering now (made, not yet reported finished), and the most ever.
     rendering: usize,
     peak: usize,
+    /// Calls received: `GET /v3/videos/{id}` and `GET /v3/videos/statuses`.
+    status_calls: usize,
+    states_calls: usize,
+    /// Whether the bulk endpoint answers 404, as a HeyGen without it would.
+    no_states_endpoint: bool,
 }
 
 /// The fake. Without a plan for an item, every create is accepted; a video
@@ -117,6 +125,18 @@ impl FakeHeygen {
         lock(&self.state).videos.clone()
     }
 
+    /// Calls received so far: `(GET /v3/videos/{id}, GET /v3/videos/statuses)`.
+    pub fn status_calls(&self) -> (usize, usize) {
+        let state = lock(&self.state);
+        (state.status_calls, state.states_calls)
+    }
+
+    /// From now on `GET /v3/videos/statuses` answers 404, as from a HeyGen
+    /// without the endpoint.
+    pub fn without_states_endpoint(&self) {
+        lock(&self.state).no_states_endpoint = true;
+    }
+
     /// What the status call answers for `video_id` from now on.
     pub fn set_status(&self, status: VideoStatus) {
         lock(&self.state).statuses.insert(status.video_id.clone(), status);
@@ -158,6 +178,49 @@ impl Heygen for FakeHeygen {
             return Err(HeygenError::Deadline);
         }
         let mut state = lock(&self.state);
+        state.status_calls += 1;
+        self.read_status(&mut state, video_id)
+    }
+
+    /// Each id read as a status call reads it (a poll counted), answered
+    /// without URLs; ids the fake does not know are `not_found`.
+    async fn video_states(
+        &self,
+        _api_key: &SecretString,
+        video_ids: &[&str],
+        deadline: Instant,
+    ) -> Result<Vec<VideoState>, HeygenError> {
+        assert!(video_ids.len() <= MAX_STATES_PER_CALL, "{} ids in one call", video_ids.len());
+        if Instant::now() >= deadline {
+            return Err(HeygenError::Deadline);
+        }
+        let mut state = lock(&self.state);
+        state.states_calls += 1;
+        if state.no_states_endpoint {
+            return Err(HeygenError::NotFound);
+        }
+        Ok(video_ids
+            .iter()
+            .map(|video_id| match self.read_status(&mut state, video_id) {
+                Ok(status) => VideoState {
+                    video_id: status.video_id,
+                    state: Some(status.state),
+                    failure_code: status.failure_code,
+                    failure_message: status.failure_message,
+                },
+                Err(_) => VideoState {
+                    video_id: (*video_id).to_string(),
+                    state: None,
+                    failure_code: None,
+                    failure_message: None,
+                },
+            })
+            .collect())
+    }
+}
+
+impl FakeHeygen {
+    fn read_status(&self, state: &mut State, video_id: &str) -> Result<VideoStatus, HeygenError> {
         if let Some(status) = state.statuses.get(video_id) {
             return Ok(status.clone());
         }
@@ -182,9 +245,7 @@ impl Heygen for FakeHeygen {
             failure_message: None,
         })
     }
-}
 
-impl FakeHeygen {
     fn answer_create(&self, video: &CreateVideo, key: String) -> Result<CreatedVideo, HeygenError> {
         let mut state = lock(&self.state);
         state.creates.push((video.content_id.clone(), key.clone()));

@@ -109,3 +109,51 @@ async fn the_test_doubles_answer_as_heygen_does() {
         assert_valid(&schema("video-detail.response.json"), &status, "the stand-in's status answer");
     }
 }
+
+#[tokio::test]
+async fn the_bulk_statuses_doubles_answer_as_heygen_does() {
+    let stack = Stack::new().await;
+    stack.heygen_status("v-done", "completed").await;
+    stack.heygen_status("v-failed", "failed").await;
+    let sim = devkit::sim::start(devkit::sim::SimConfig {
+        api_key: "k".into(),
+        webhook_secret: "s".into(),
+        render_time: Duration::ZERO,
+        fail_every: 0,
+        concurrency: 10,
+        drop_callback_every: 0,
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    for script in ["Hello", "Hello [fail]", "Hello [hold]"] {
+        http.post(format!("{sim}/v3/videos"))
+            .header("x-api-key", "k")
+            .json(&json!({"type": "avatar", "avatar_id": "a", "script": script, "aspect_ratio": "9:16"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let schema = schema("video-statuses.response.json");
+    for (base, ids) in [(stack.heygen.uri(), "v-done,v-failed,v-unknown"), (sim, "sim-00001,sim-00002,sim-00003,nope")]
+    {
+        let answer: Value = http
+            .get(format!("{base}/v3/videos/statuses?video_ids={ids}"))
+            .header("x-api-key", "k")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_valid(&schema, &answer, "a double's bulk statuses");
+        let statuses: Vec<&str> =
+            answer["data"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+        let want: &[&str] = if ids.starts_with("v-") {
+            &["completed", "failed", "not_found"]
+        } else {
+            &["completed", "failed", "processing", "not_found"]
+        };
+        assert_eq!(statuses, want, "{base}");
+    }
+}

@@ -86,7 +86,9 @@ async fn refresh_applies_heygens_answers_like_the_webhook() {
     assert_eq!(done["creator_video_url"], "https://files.heygen.ai/v-old.mp4?sig=fresh");
     assert_eq!(stack.tables.content_raw("c-fail").await["heygen_status"], "failed");
     assert_eq!(stack.tables.content_raw("c-404").await["heygen_status"], "pending", "404 is left pending");
-    assert_eq!(stack.status_calls().await, 4, "the requested item is not asked about");
+    // One bulk call for the four pending videos (the requested item is not asked
+    // about), then the details of the one that completed, for its URL.
+    assert_eq!((stack.states_calls().await, stack.status_calls().await), (1, 1));
 }
 
 #[tokio::test]
@@ -100,7 +102,8 @@ async fn heygen_failing_stops_the_refresh_but_not_the_answer() {
         json!({"completed": 0, "failed": 0, "still_pending": 0, "unchecked": 5, "stopped": "heygen_auth_failed"})
     );
     assert_eq!(body["count"], 5);
-    assert_eq!(stack.status_calls().await, 1, "the first refusal of the key stops the refresh");
+    let calls = (stack.states_calls().await, stack.status_calls().await);
+    assert_eq!(calls, (1, 0), "the first refusal of the key stops the refresh");
 }
 
 #[tokio::test]
@@ -111,13 +114,17 @@ async fn heygen_unavailable_stops_the_refresh_and_says_so() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["refreshed"]["stopped"], "heygen_unavailable");
     assert_eq!(body["refreshed"]["unchecked"], 5);
-    assert_eq!(stack.status_calls().await, 3, "one video, three attempts, then the refresh stops");
+    let calls = (stack.states_calls().await, stack.status_calls().await);
+    assert_eq!(calls, (3, 0), "one bulk call, three attempts, then the refresh stops");
 }
 
 #[tokio::test]
 async fn one_refused_or_unreadable_video_does_not_stop_the_refresh() {
     let stack = seeded().await;
-    // The oldest video is refused for good; the next one's answer cannot be read.
+    // Both completed, says the bulk answer; then the oldest video's details are
+    // refused for good, and the next one's cannot be read.
+    stack.heygen_state("v-old", "completed");
+    stack.heygen_state("v-fail", "completed");
     Mock::given(method("GET"))
         .and(path("/v3/videos/v-old"))
         .respond_with(
@@ -152,6 +159,7 @@ async fn fields_the_service_does_not_use_cannot_spoil_a_status() {
         "id": "v-old", "status": "completed", "video_url": "https://files.heygen.ai/v-old.mp4",
         "duration": "12.5", "created_at": "yesterday", "completed_at": {"unix": 1}, "gif_url": 7,
     }});
+    stack.heygen_state("v-old", "completed");
     Mock::given(method("GET"))
         .and(path("/v3/videos/v-old"))
         .respond_with(ResponseTemplate::new(200).set_body_json(odd))

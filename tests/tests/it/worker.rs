@@ -7,11 +7,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::json;
+use shared::app::survey::Survey;
 use shared::app::trigger::{TriggerReport, TriggerRequest, trigger_month};
 use shared::app::worker::tick;
 use shared::app::{Deps, Invocation, Timing};
-use shared::domain::{Mode, Timestamp};
-use shared::heygen::{CreateVideo, Heygen};
+use shared::domain::{Mode, Outcome, Timestamp};
+use shared::heygen::{CreateVideo, Heygen, RenderState, VideoStatus};
 use shared::secret::SecretString;
 use shared::store::{DynamoStore, Store};
 use shared::testkit::{FakeHeygen, StaticSecret};
@@ -291,4 +292,110 @@ async fn queue(stack: &Stack, id: &str) {
     let item = stack.deps.store.get_content(id).await.unwrap().unwrap();
     let callback = "https://api.example/cb";
     stack.deps.store.enqueue(&item, Timestamp::now(), Duration::from_secs(600), callback).await.unwrap();
+}
+
+/// `n` videos made on the fake, as creates would have made them.
+async fn videos(heygen: &FakeHeygen, n: usize) -> Vec<String> {
+    for i in 0..n {
+        let video = CreateVideo {
+            content_id: format!("c-{i}"),
+            attempt: 1,
+            avatar_id: "av".into(),
+            script: "Hello".into(),
+            voice_id: None,
+            title: None,
+            callback_url: "https://api.example/cb".into(),
+        };
+        heygen.create_video(&SecretString::new("k"), &video, Instant::now() + Duration::from_secs(5)).await.unwrap();
+    }
+    heygen.videos().into_iter().map(|(_, video_id)| video_id).collect()
+}
+
+fn finished(video_id: &str, state: RenderState) -> VideoStatus {
+    VideoStatus {
+        video_id: video_id.to_string(),
+        state,
+        video_url: (state == RenderState::Completed).then(|| format!("https://files.fake/{video_id}.mp4")),
+        thumbnail_url: None,
+        failure_code: (state == RenderState::Failed).then(|| "avatar_gone".to_string()),
+        failure_message: None,
+    }
+}
+
+#[tokio::test]
+async fn a_survey_of_250_videos_takes_3_bulk_calls_and_one_per_completed_video() {
+    let heygen = FakeHeygen::new();
+    let ids = videos(&heygen, 250).await;
+    for id in &ids[..20] {
+        heygen.set_status(finished(id, RenderState::Completed));
+    }
+    for id in &ids[20..25] {
+        heygen.set_status(finished(id, RenderState::Failed));
+    }
+    let mut refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    refs.push("never-made");
+    let key = SecretString::new("k");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let survey = Survey::take(&heygen, &key, &refs, deadline).await.unwrap();
+    assert_eq!(heygen.status_calls(), (0, 3), "251 ids: three bulk calls");
+    let mut states = HashMap::new();
+    for id in &refs {
+        let state = match survey.status(&heygen, &key, id, deadline).await {
+            Ok(status) => format!("{:?}", status.outcome().map(|o| matches!(o, Outcome::Completed { .. }))),
+            Err(err) => format!("{err:?}"),
+        };
+        *states.entry(state).or_insert(0) += 1;
+    }
+    assert_eq!(heygen.status_calls(), (20, 3), "details for the 20 completed videos only");
+    let want = HashMap::from([
+        ("Some(true)".to_string(), 20),
+        ("Some(false)".to_string(), 5),
+        ("None".to_string(), 225),
+        ("NotFound".to_string(), 1),
+    ]);
+    assert_eq!(states, want);
+}
+
+#[tokio::test]
+async fn without_the_bulk_endpoint_each_video_is_asked_about_alone() {
+    let heygen = FakeHeygen::new();
+    let ids = videos(&heygen, 3).await;
+    heygen.set_status(finished(&ids[0], RenderState::Completed));
+    heygen.without_states_endpoint();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let key = SecretString::new("k");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let survey = Survey::take(&heygen, &key, &refs, deadline).await.unwrap();
+    let mut completed = 0;
+    for id in &refs {
+        completed += usize::from(survey.status(&heygen, &key, id, deadline).await.unwrap().outcome().is_some());
+    }
+    assert_eq!((completed, heygen.status_calls()), (1, (3, 1)));
+}
+
+#[tokio::test]
+async fn a_tick_reconciles_100_renders_with_one_bulk_call_and_one_per_finished_one() {
+    let (tables, deps) = world(4, 30, 100, FakeHeygen::new()).await;
+    let first = trigger(&deps).await;
+    assert_eq!((first.triggered, first.queued), (100, 20), "{first:?}");
+    let made: Vec<String> = deps.heygen.videos().into_iter().map(|(_, video_id)| video_id).collect();
+    for id in &made[..7] {
+        deps.heygen.set_status(finished(id, RenderState::Completed));
+    }
+    for id in &made[7..10] {
+        deps.heygen.set_status(finished(id, RenderState::Failed));
+    }
+    let report = tick(&deps, &invocation(50)).await;
+    assert_eq!(report.stopped, None, "{report:?}");
+    assert_eq!((report.checked, report.completed, report.failed), (100, 7, 3), "{report:?}");
+    assert_eq!(deps.heygen.status_calls(), (7, 1), "one bulk call, then the 7 completed videos' details");
+    assert_eq!(report.created, 10, "the freed slots went to the queue: {report:?}");
+    let (checked, unchecked): (Vec<_>, Vec<_>) =
+        deps.store.list_pending().await.unwrap().into_iter().partition(|item| item.heygen_checked_at.is_some());
+    assert_eq!((checked.len(), unchecked.len()), (90, 10), "the 90 still rendering were marked checked");
+    assert_eq!(tables.content_raw(&first_item_of(&deps, &made[0])).await["status"], "submitted");
+}
+
+fn first_item_of(deps: &Deps<Moto>, video_id: &str) -> String {
+    deps.heygen.videos().into_iter().find(|(_, v)| v == video_id).map(|(c, _)| c).unwrap()
 }

@@ -1,11 +1,14 @@
 //! A Lambda Runtime API emulator (the 2018-06-01 interface the runtime polls), so
-//! the shipped binaries run in the tests exactly as Lambda runs them.
+//! the shipped binaries run in the tests and the benchmarks exactly as Lambda
+//! runs them. It notes when the function first asks for work (the end of its
+//! init) and how long each invocation took from delivery to answer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path as FsPath, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,11 +19,18 @@ use axum::routing::{get, post};
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, oneshot};
 
+type Answer = (Result<Value, Value>, Duration);
+
 #[derive(Default)]
 struct Shared {
     queue: Mutex<VecDeque<(String, Value)>>,
     arrived: Notify,
-    waiting: Mutex<HashMap<String, oneshot::Sender<Result<Value, Value>>>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// When each invocation was handed to the function.
+    delivered: Mutex<HashMap<String, Instant>>,
+    /// When the function first asked for an invocation: its init is over.
+    first_poll: std::sync::Mutex<Option<Instant>>,
+    polled: Notify,
 }
 
 /// One function: the emulator it polls and its process.
@@ -28,6 +38,7 @@ pub struct Function {
     shared: Arc<Shared>,
     child: tokio::process::Child,
     server: tokio::task::JoinHandle<()>,
+    spawned: Instant,
     pub log: PathBuf,
 }
 
@@ -46,9 +57,14 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 impl Function {
-    /// Starts the emulator on a free loopback port and the binary against it,
-    /// with `env` added to this process's environment.
+    /// Starts the emulator on a free loopback port and the debug binary `name`
+    /// against it, with `env` added to this process's environment.
     pub async fn start(name: &str, env: &[(&str, String)]) -> Self {
+        Self::start_binary(&binary(name), name, env).await
+    }
+
+    /// As [`Function::start`], for the executable at `path`.
+    pub async fn start_binary(path: &FsPath, name: &str, env: &[(&str, String)]) -> Self {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -65,7 +81,7 @@ impl Function {
         std::fs::create_dir_all(&logs).unwrap();
         let log = logs.join(format!("{name}-{}.log", addr.port()));
         let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = tokio::process::Command::new(binary(name));
+        let mut cmd = tokio::process::Command::new(path);
         cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -80,13 +96,41 @@ impl Function {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let spawned = Instant::now();
         let child = cmd.spawn().unwrap();
-        Self { shared, child, server, log }
+        Self { shared, child, server, spawned, log }
+    }
+
+    /// How long the process took from its spawn to its first request for an
+    /// invocation (Lambda's init phase), waiting at most `timeout` for it.
+    pub async fn init_time(&self, timeout: Duration) -> Option<Duration> {
+        let until = Instant::now() + timeout;
+        loop {
+            let polled = self.shared.polled.notified();
+            if let Some(at) = *self.shared.first_poll.lock().unwrap() {
+                return Some(at - self.spawned);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, polled).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Invokes the function with `event` (29 s to its deadline) and returns the
     /// function's response document, or its error document as `Err`.
     pub async fn invoke(&self, event: &Value) -> Result<Value, Value> {
+        self.invoke_timed(event).await.0
+    }
+
+    /// As [`Function::invoke`], with the time from handing the event to the
+    /// function to its answer.
+    pub async fn invoke_timed(&self, event: &Value) -> Answer {
         let id = uuid::Uuid::new_v4().to_string();
         let (tx, rx) = oneshot::channel();
         self.shared.waiting.lock().await.insert(id.clone(), tx);
@@ -136,6 +180,13 @@ impl Drop for Function {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    {
+        let mut first = shared.first_poll.lock().unwrap();
+        if first.is_none() {
+            *first = Some(Instant::now());
+            shared.polled.notify_waiters();
+        }
+    }
     loop {
         let notified = shared.arrived.notified();
         if let Some((id, event)) = shared.queue.lock().await.pop_front() {
@@ -154,16 +205,19 @@ async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             );
             set(&mut headers, "lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000");
             set(&mut headers, "content-type", "application/json");
-            return (StatusCode::OK, headers, event.to_string());
+            let body = event.to_string();
+            shared.delivered.lock().await.insert(id, Instant::now());
+            return (StatusCode::OK, headers, body);
         }
         notified.await;
     }
 }
 
 async fn finish(shared: &Shared, id: &str, result: Result<Value, Value>) -> StatusCode {
+    let took = shared.delivered.lock().await.remove(id).map(|at| at.elapsed()).unwrap_or_default();
     match shared.waiting.lock().await.remove(id) {
         Some(tx) => {
-            let _ = tx.send(result);
+            let _ = tx.send((result, took));
             StatusCode::ACCEPTED
         }
         None => StatusCode::NOT_FOUND,

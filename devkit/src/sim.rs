@@ -1,15 +1,19 @@
 //! A HeyGen v3 simulator for the local stack: creates (with idempotency keys),
 //! renders that finish after a few seconds, signed callbacks to the webhook with
 //! redelivery, status calls, occasional failures, HeyGen's concurrency limit
-//! (429 with `Retry-After` while that many renders are running) and callbacks
-//! that never come (for the worker to reconcile).
+//! (429 with `Retry-After` while that many renders are running), callbacks
+//! that never come (for the worker to reconcile) and the bulk
+//! `GET /v3/videos/statuses`.
+//!
+//! A script containing `[fail]` always fails; one containing `[hold]` renders
+//! for ever (the benchmarks' videos still in progress).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,6 +39,7 @@ pub struct SimConfig {
 struct Video {
     created: Instant,
     fails: bool,
+    holds: bool,
     callback_url: Option<String>,
     callback_id: Option<String>,
 }
@@ -70,6 +75,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<String> {
     });
     let app = Router::new()
         .route("/v3/videos", post(create))
+        .route("/v3/videos/statuses", get(statuses))
         .route("/v3/videos/{id}", get(status))
         .route("/files/{name}", get(file))
         .with_state(sim);
@@ -105,7 +111,7 @@ async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::bod
     if !["16:9", "9:16", "4:5", "5:4", "1:1", "auto"].contains(&text("aspect_ratio").as_str()) {
         return error(StatusCode::BAD_REQUEST, "invalid_parameter", "aspect_ratio is invalid");
     }
-    let rendering = sim.videos.lock().await.values().filter(|v| v.created.elapsed() < sim.config.render_time).count();
+    let rendering = sim.videos.lock().await.values().filter(|v| v.is_rendering(sim.config.render_time)).count();
     if rendering >= sim.config.concurrency {
         tracing::warn!(rendering, "simulator: concurrency limit reached; 429");
         let mut refused =
@@ -126,6 +132,7 @@ async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::bod
     let video = Video {
         created: Instant::now(),
         fails,
+        holds: script.contains("[hold]"),
         callback_url: Some(text("callback_url")).filter(|u| !u.is_empty()),
         callback_id: Some(text("callback_id")).filter(|c| !c.is_empty()),
     };
@@ -135,7 +142,9 @@ async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::bod
     if let Some(key) = key {
         sim.replies.lock().await.insert(key, reply.clone());
     }
-    tokio::spawn(render_then_call_back(Arc::clone(&sim), id));
+    if !script.contains("[hold]") {
+        tokio::spawn(render_then_call_back(Arc::clone(&sim), id));
+    }
     (StatusCode::OK, axum::Json(reply)).into_response()
 }
 
@@ -205,22 +214,67 @@ async fn status(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<
     let Some(v) = videos.get(&id) else {
         return error(StatusCode::NOT_FOUND, "video_not_found", "no such video");
     };
-    let elapsed = v.created.elapsed();
-    let render = sim.config.render_time;
-    let data = if elapsed < render / 3 {
-        json!({"id": id, "status": "pending"})
-    } else if elapsed < render {
-        json!({"id": id, "status": "processing"})
-    } else if v.fails {
-        json!({"id": id, "status": "failed", "failure_code": "simulated_failure", "failure_message": "the simulator failed this render"})
-    } else {
-        json!({"id": id, "status": "completed", "video_url": video_url(&sim, &id),
-               "thumbnail_url": format!("{}/files/{id}.jpg", sim.base_url), "duration": 42.0})
+    let data = match v.stage(sim.config.render_time) {
+        "failed" => {
+            json!({"id": id, "status": "failed", "failure_code": "simulated_failure", "failure_message": "the simulator failed this render"})
+        }
+        "completed" => json!({"id": id, "status": "completed", "video_url": video_url(&sim, &id),
+               "thumbnail_url": format!("{}/files/{id}.jpg", sim.base_url), "duration": 42.0}),
+        stage => json!({"id": id, "status": stage}),
     };
     (StatusCode::OK, axum::Json(json!({ "data": data }))).into_response()
 }
 
-/// Every rendered video is this real, playable clip (see `local/assets/README.md`).
+/// `GET /v3/videos/statuses?video_ids=a,b,...`: up to 100 ids, each with its
+/// stage (no URLs), `not_found` for an id the simulator did not make.
+async fn statuses(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !authorised(&sim, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "authentication_failed", "invalid API key");
+    }
+    let ids: Vec<&str> =
+        query.get("video_ids").map(|ids| ids.split(',').filter(|id| !id.is_empty()).collect()).unwrap_or_default();
+    if ids.is_empty() || ids.len() > 100 {
+        return error(StatusCode::BAD_REQUEST, "invalid_parameter", "video_ids must name 1 to 100 videos");
+    }
+    let videos = sim.videos.lock().await;
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| match videos.get(*id).map(|v| v.stage(sim.config.render_time)) {
+            Some("failed") => json!({"video_id": id, "status": "failed",
+                                     "error": {"code": "simulated_failure", "message": "the simulator failed this render"}}),
+            Some(stage) => json!({"video_id": id, "status": stage}),
+            None => json!({"video_id": id, "status": "not_found"}),
+        })
+        .collect();
+    (StatusCode::OK, axum::Json(json!({"data": data, "has_more": false, "next_token": null}))).into_response()
+}
+
+impl Video {
+    /// HeyGen's word for where the render is: `pending` for its first third,
+    /// then `processing`, then `completed` or `failed`.
+    fn stage(&self, render: Duration) -> &'static str {
+        let elapsed = self.created.elapsed();
+        if elapsed < render / 3 {
+            "pending"
+        } else if elapsed < render || self.holds {
+            "processing"
+        } else if self.fails {
+            "failed"
+        } else {
+            "completed"
+        }
+    }
+
+    fn is_rendering(&self, render: Duration) -> bool {
+        self.holds || self.created.elapsed() < render
+    }
+}
+
+/// Every rendered video is this real, playable clip (see `devkit/assets/README.md`).
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../assets/sample.mp4");
 
 async fn file(Path(name): Path<String>) -> Response {
