@@ -1,4 +1,4 @@
-.PHONY: help dev test lint build deploy
+.PHONY: help dev test bench lint build deploy
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -8,6 +8,9 @@ dev: ## Run the service on http://127.0.0.1:3000 (moto + HeyGen simulator; no AW
 
 test: ## All set-up, fmt, clippy, lint, every test, and a make-dev smoke run
 	./scripts/test.sh
+
+bench: ## Release binaries beside a hello-world floor under the Lambda Runtime API; writes BENCHMARKS.md (minutes)
+	./scripts/bench.sh
 
 lint: ## cfn-lint and sam validate --lint on template.yaml; openapi.yaml validated; unused dependencies (cargo-machete)
 	./scripts/lint.sh

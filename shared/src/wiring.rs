@@ -59,21 +59,36 @@ pub struct MetricsError(#[source] Box<dyn std::error::Error + Send + Sync>);
 
 /// The production dependencies: AWS clients from the standard configuration
 /// (`AWS_ENDPOINT_URL` included) and the HeyGen client with the default retries.
+/// No video archive: only the worker copies videos (see
+/// [`production_deps_with_archive`]), and a function that never names the S3
+/// client does not carry it in its binary.
 pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBuildError> {
     let aws = load_aws_config().await;
-    let archive: Option<Arc<dyn VideoArchive>> = match &config.archive {
-        None => None,
-        Some(archive) => Some(Arc::new(S3Archive::new(s3_client(&aws), &archive.bucket)?)),
-    };
+    deps_from(config, &aws)
+}
+
+/// As [`production_deps`], with the S3 archive when `VIDEO_BUCKET` is set: the
+/// worker's wiring.
+pub async fn production_deps_with_archive(config: Config) -> Result<ProductionDeps, ClientBuildError> {
+    let aws = load_aws_config().await;
+    let mut deps = deps_from(config, &aws)?;
+    if let Some(archive) = &deps.config.archive {
+        let archive: Arc<dyn VideoArchive> = Arc::new(S3Archive::new(s3_client(&aws), &archive.bucket)?);
+        deps.archive = Some(archive);
+    }
+    Ok(deps)
+}
+
+fn deps_from(config: Config, aws: &aws_config::SdkConfig) -> Result<ProductionDeps, ClientBuildError> {
     Ok(ProductionDeps {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.tables.clone()),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.tables.clone()),
         secrets: SecretsManagerSource::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
+            aws_sdk_secretsmanager::Client::new(aws),
             config.heygen_secret_id.clone(),
             DEFAULT_SECRET_TTL,
         ),
         heygen: HeygenClient::new(&config.heygen_api_base_url, RetryPolicy::default())?,
-        archive,
+        archive: None,
         config,
         timing: Timing::default(),
     })

@@ -3,14 +3,14 @@
 
 use lambda_runtime::{Error, run, service_fn};
 use shared::config::Config;
-use shared::wiring::{flush_metrics, init_metrics, production_deps};
+use shared::wiring::{flush_metrics, init_metrics, production_deps_with_archive};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "start-up failed"))?;
     let metrics = init_metrics(&config)?;
-    let deps = production_deps(config).await?;
+    let deps = production_deps_with_archive(config).await?;
     let deps = &deps;
     run(service_fn(move |event| async move {
         let report = heygen_worker::handle_event(deps, event).await;
