@@ -21,8 +21,8 @@ for bin in admin-trigger admin-pending heygen-webhook heygen-worker; do
 done
 cargo build --release --locked -p bench-floor
 
-step "the harness (a debug build, shared with make test)"
-cargo build --workspace --bins --locked
+step "the harness (profile harness: optimised, no LTO)"
+cargo build --profile harness --locked -p bench --bin bench
 
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
@@ -34,5 +34,5 @@ step "measuring"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git diff --quiet HEAD 2>/dev/null; then commit="$commit (with uncommitted changes)"; fi
 BENCH_RELEASE_DIR="$root/target/release" BENCH_COMMIT="$commit" BENCH_RUSTC="$(rustc --version)" \
-  BENCH_OUTPUT="${BENCH_OUTPUT:-$root/BENCHMARKS.md}" target/debug/bench
+  BENCH_OUTPUT="${BENCH_OUTPUT:-$root/BENCHMARKS.md}" target/harness/bench
 step "done"

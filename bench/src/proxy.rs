@@ -137,3 +137,29 @@ pub fn heygen_kind(method: &Method, uri: &Uri, _headers: &HeaderMap) -> String {
         (method, path) => format!("HeyGen {method} {path}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-target", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn requests_are_named_by_service_and_call() {
+        let uri: Uri = "/".parse().unwrap();
+        assert_eq!(aws_kind(&Method::POST, &uri, &target("DynamoDB_20120810.UpdateItem")), "DynamoDB UpdateItem");
+        assert_eq!(
+            aws_kind(&Method::POST, &uri, &target("secretsmanager.GetSecretValue")),
+            "SecretsManager GetSecretValue"
+        );
+        assert_eq!(aws_kind(&Method::PUT, &"/bucket/key".parse().unwrap(), &HeaderMap::new()), "S3 PUT");
+        let kind = |m: Method, p: &str| heygen_kind(&m, &p.parse().unwrap(), &HeaderMap::new());
+        assert_eq!(kind(Method::POST, "/v3/videos"), "HeyGen create");
+        assert_eq!(kind(Method::GET, "/v3/videos/statuses?video_ids=a,b"), "HeyGen statuses");
+        assert_eq!(kind(Method::GET, "/v3/videos/sim-00001"), "HeyGen status");
+    }
+}

@@ -218,3 +218,23 @@ pub fn markdown(bench: &Bench, binaries: &[Binary], ops: &[Op]) -> String {
 /// The trigger's fixed DynamoDB requests beside 3K + C: the settings read and
 /// the render slots read (see the README's performance section).
 const SLOT_CONSTANT: u64 = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let values: Vec<Duration> = (1..=200).map(Duration::from_millis).collect();
+        assert_eq!(pct(&values, 50.0), Duration::from_millis(100));
+        assert_eq!(pct(&values, 99.0), Duration::from_millis(198));
+        assert_eq!(pct(&values[..1], 99.0), Duration::from_millis(1));
+        assert_eq!(pct(&[], 50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn counts_show_as_one_figure_or_a_range() {
+        assert_eq!(range([2, 2, 2].into_iter()), "2");
+        assert_eq!(range([3, 1, 2].into_iter()), "1-3");
+    }
+}

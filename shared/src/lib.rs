@@ -6,6 +6,8 @@
 //!   and its adapter (DynamoDB, reqwest, Secrets Manager).
 //! - [`config`] and [`wiring`]: the environment, and the production clients
 //!   (and the metrics recorder) built from it in one place.
+//! - [`lazy_http`]: the HTTP client of HeyGen and of the copies, built on first
+//!   use rather than at start-up.
 //! - [`metrics`]: the names of the contract's metrics, through the `metrics` facade.
 //! - [`http`] (feature `http`): the API Gateway glue of the HTTP functions, the
 //!   only module that names a Lambda type.
@@ -21,6 +23,7 @@ pub mod error_chain;
 pub mod heygen;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod lazy_http;
 pub mod metrics;
 pub mod secret;
 pub mod store;

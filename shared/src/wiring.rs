@@ -73,7 +73,7 @@ pub async fn production_deps_with_archive(config: Config) -> Result<ProductionDe
     let aws = load_aws_config().await;
     let mut deps = deps_from(config, &aws)?;
     if let Some(archive) = &deps.config.archive {
-        let archive: Arc<dyn VideoArchive> = Arc::new(S3Archive::new(s3_client(&aws), &archive.bucket)?);
+        let archive: Arc<dyn VideoArchive> = Arc::new(S3Archive::new(s3_client(&aws), &archive.bucket));
         deps.archive = Some(archive);
     }
     Ok(deps)

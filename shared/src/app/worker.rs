@@ -76,7 +76,8 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
 
 async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut TickReport) -> Result<(), StoreError> {
     let settings = deps.store.settings().await?;
-    report.slots_freed = free_leaked_slots(deps).await?;
+    let pending = deps.store.list_pending().await?;
+    report.slots_freed = free_leaked_slots(deps, &pending).await?;
     let api_key = match deps.api_key().await {
         Ok(key) => key,
         Err(err) => {
@@ -84,11 +85,10 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
             tracing::warn!(error = %ErrorChain(&err), "no usable HeyGen key; only slots were looked after");
             report.stopped = Some("heygen_not_configured".to_string());
             report.queue_depth = deps.store.list_queued().await?.len();
-            report.in_flight = deps.store.list_pending().await?.len();
+            report.in_flight = pending.len();
             return Ok(());
         }
     };
-    let pending = deps.store.list_pending().await?;
     reconcile(deps, invocation, &api_key, &pending, report).await?;
 
     let mut creators = Vec::new();
@@ -246,13 +246,15 @@ async fn mark_checked<P: Ports>(deps: &Deps<P>, item: &ContentItem, video_id: &s
 }
 
 /// Frees every slot held, long enough, by an item that is not in flight on it.
-async fn free_leaked_slots<P: Ports>(deps: &Deps<P>) -> Result<usize, StoreError> {
+/// A holder listed in `in_flight` on its slot is not read again: in normal
+/// running (renders longer than the leak age) the repair costs no read at all.
+async fn free_leaked_slots<P: Ports>(deps: &Deps<P>, in_flight: &[ContentItem]) -> Result<usize, StoreError> {
     let mut freed = 0;
     let now = Timestamp::now();
     for slot in deps.store.render_slots(MAX_RENDER_SLOTS).await? {
         let Some(holder) = &slot.holder else { continue };
         // A slot taken lately is in use: its holder is not read every tick.
-        if !slot.held_since_before(now, deps.timing.slot_leak_after) {
+        if !slot.held_since_before(now, deps.timing.slot_leak_after) || slot.is_used_by_one_of(in_flight) {
             continue;
         }
         let item = deps.store.get_content(&holder.content_id).await?;

@@ -12,6 +12,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
 use super::{ArchiveError, BoxFuture, VideoArchive};
+use crate::lazy_http::LazyHttp;
 
 /// The default part size.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -21,7 +22,7 @@ const CONTENT_TYPE: &str = "video/mp4";
 #[derive(Clone, Debug)]
 pub struct S3Archive {
     s3: aws_sdk_s3::Client,
-    http: reqwest::Client,
+    http: LazyHttp,
     bucket: String,
     part_size: usize,
 }
@@ -42,12 +43,10 @@ where
 }
 
 impl S3Archive {
-    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .user_agent(concat!("heygen-pipeline/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { s3, http, bucket: bucket.into(), part_size: PART_SIZE })
+    /// Its HTTP client for downloads is built on the first copy.
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        let http = LazyHttp::new(std::time::Duration::from_secs(5));
+        Self { s3, http, bucket: bucket.into(), part_size: PART_SIZE }
     }
 
     /// Another part size (at least S3's 5 MiB), for tests that want several parts
@@ -71,7 +70,8 @@ impl S3Archive {
             tracing::info!(key, size, "already in the bucket; not copied again");
             return Ok(size);
         }
-        let mut response = self.http.get(url).send().await.map_err(|e| ArchiveError::Download(Box::new(e)))?;
+        let http = self.http.client().await.map_err(|e| ArchiveError::Download(Box::new(e)))?;
+        let mut response = http.get(url).send().await.map_err(|e| ArchiveError::Download(Box::new(e)))?;
         let status = response.status().as_u16();
         if matches!(status, 403 | 404) {
             return Err(ArchiveError::LinkExpired { status });

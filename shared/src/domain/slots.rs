@@ -51,8 +51,19 @@ impl RenderSlot {
     /// Whether the slot is held, at least `after` ago, by an item that (as read
     /// now, consistently) is not in flight on this slot.
     pub fn is_leaked(&self, holder_now: Option<&ContentItem>, now: Timestamp, after: Duration) -> bool {
-        let in_flight_here = holder_now.is_some_and(|item| item.is_pending() && item.heygen_slot == Some(self.index));
-        self.held_since_before(now, after) && !in_flight_here
+        self.held_since_before(now, after) && !holder_now.is_some_and(|item| self.is_used_by(item))
+    }
+
+    /// Whether one of `in_flight` (as listed, perhaps a little stale) is its
+    /// holder, in flight on this slot: then the slot is in use and its holder
+    /// need not be read.
+    pub fn is_used_by_one_of(&self, in_flight: &[ContentItem]) -> bool {
+        in_flight.iter().any(|item| self.is_used_by(item))
+    }
+
+    fn is_used_by(&self, item: &ContentItem) -> bool {
+        let holds = self.holder.as_ref().is_some_and(|holder| holder.content_id == item.content_id);
+        holds && item.is_pending() && item.heygen_slot == Some(self.index)
     }
 }
 
@@ -88,5 +99,19 @@ mod tests {
         assert!(old.held_since_before(now, SLOT_LEAK_AFTER) && !young.held_since_before(now, SLOT_LEAK_AFTER));
         assert!(!RenderSlot { index: 3, holder: None }.is_leaked(None, now, SLOT_LEAK_AFTER));
         assert_eq!(slot_key(7), "_render_slot/7");
+    }
+
+    #[test]
+    fn a_slot_listed_in_flight_with_its_holder_is_in_use() {
+        let slot = held("2026-03-01T10:00:00.000Z");
+        assert!(slot.is_used_by_one_of(&[item("pending", Some(3))]));
+        assert!(slot.is_used_by_one_of(&[item("requested", Some(3))]));
+        assert!(!slot.is_used_by_one_of(&[item("pending", Some(4))]), "another slot");
+        assert!(!slot.is_used_by_one_of(&[item("completed", Some(3))]), "not in flight");
+        let other = ContentItem { content_id: "c-2".into(), ..item("pending", Some(3)) };
+        assert!(!slot.is_used_by_one_of(&[other]), "another item");
+        assert!(!slot.is_used_by_one_of(&[]));
+        let free = RenderSlot { index: 3, holder: None };
+        assert!(!free.is_used_by_one_of(&[item("pending", Some(3))]));
     }
 }

@@ -15,12 +15,14 @@ use super::{
     VideoStatus, idempotency_key,
 };
 use crate::domain::check_script;
+use crate::lazy_http::LazyHttp;
 use crate::secret::SecretString;
 
-/// The HeyGen v3 API. Holds no secret: the key is passed to each call.
+/// The HeyGen v3 API. Holds no secret: the key is passed to each call. Its HTTP
+/// client is built on the first call (see [`LazyHttp`]).
 #[derive(Clone, Debug)]
 pub struct HeygenClient {
-    http: reqwest::Client,
+    http: LazyHttp,
     base: Url,
     policy: RetryPolicy,
 }
@@ -29,18 +31,12 @@ pub struct HeygenClient {
 pub enum ClientBuildError {
     #[error("HeyGen API base URL is not a URL")]
     BaseUrl,
-    #[error("the HTTP client cannot be built")]
-    Http(#[from] reqwest::Error),
 }
 
 impl HeygenClient {
     pub fn new(base_url: &str, policy: RetryPolicy) -> Result<Self, ClientBuildError> {
         let base: Url = base_url.trim_end_matches('/').parse().map_err(|_| ClientBuildError::BaseUrl)?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .user_agent(concat!("heygen-pipeline/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { http, base, policy })
+        Ok(Self { http: LazyHttp::new(Duration::from_secs(3)), base, policy })
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -66,11 +62,12 @@ impl HeygenClient {
         &self,
         deadline: Instant,
         operation: Operation,
-        build: impl Fn(Duration) -> reqwest::RequestBuilder,
+        build: impl Fn(&reqwest::Client, Duration) -> reqwest::RequestBuilder,
         api_key: &SecretString,
     ) -> Result<T, HeygenError> {
         let mut key_header = HeaderValue::from_str(api_key.expose()).map_err(|_| HeygenError::KeyNotSendable)?;
         key_header.set_sensitive(true);
+        let http = self.http.client().await.map_err(HeygenError::Network)?;
         let least = self.least_attempt_time(operation);
         let mut attempt = 1;
         loop {
@@ -78,7 +75,7 @@ impl HeygenClient {
             if left < least {
                 return Err(HeygenError::Deadline);
             }
-            let request = build(self.policy.request_timeout.min(left)).header("x-api-key", key_header.clone());
+            let request = build(http, self.policy.request_timeout.min(left)).header("x-api-key", key_header.clone());
             let err = match self.send_once(request, operation).await {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -185,12 +182,8 @@ impl Heygen for HeygenClient {
             .with_retries(
                 deadline,
                 Operation::Create,
-                |timeout| {
-                    self.http
-                        .request(Method::POST, url.clone())
-                        .header("Idempotency-Key", &key)
-                        .json(&body)
-                        .timeout(timeout)
+                |http, timeout| {
+                    http.request(Method::POST, url.clone()).header("Idempotency-Key", &key).json(&body).timeout(timeout)
                 },
                 api_key,
             )
@@ -212,7 +205,7 @@ impl Heygen for HeygenClient {
             .with_retries(
                 deadline,
                 Operation::Status,
-                |timeout| self.http.request(Method::GET, url.clone()).timeout(timeout),
+                |http, timeout| http.request(Method::GET, url.clone()).timeout(timeout),
                 api_key,
             )
             .await?;
@@ -260,7 +253,7 @@ impl Heygen for HeygenClient {
             .with_retries(
                 deadline,
                 Operation::States,
-                |timeout| self.http.request(Method::GET, url.clone()).timeout(timeout),
+                |http, timeout| http.request(Method::GET, url.clone()).timeout(timeout),
                 api_key,
             )
             .await?;

@@ -67,7 +67,7 @@ fn video_bytes() -> Vec<u8> {
 /// v-1 at `file` (as HeyGen's CDN link) and waiting for its copy.
 async fn completed_stack(bucket: &Bucket, file: &str) -> Stack {
     let mut stack = Stack::new().await;
-    let archive = S3Archive::new(bucket.s3.clone(), &bucket.name).unwrap().with_part_size(5 * 1024 * 1024);
+    let archive = S3Archive::new(bucket.s3.clone(), &bucket.name).with_part_size(5 * 1024 * 1024);
     stack.deps.archive = Some(Arc::new(archive));
     stack.deps.config.archive = Some(ArchiveConfig { bucket: bucket.name.clone(), base_url: BASE_URL.into() });
     stack.creator("cr-a", Some("av-a"), None).await;
@@ -266,7 +266,7 @@ async fn copying_a_200_mb_video_keeps_memory_bounded() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let bucket = Bucket::create().await;
-    let archive = S3Archive::new(bucket.s3.clone(), &bucket.name).unwrap();
+    let archive = S3Archive::new(bucket.s3.clone(), &bucket.name);
     // Start the peak afresh (Linux: writing 5 to clear_refs resets VmHWM).
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
     let before = peak_rss_kib();

@@ -15,7 +15,7 @@ use shared::domain::{Mode, Outcome, Timestamp};
 use shared::heygen::{CreateVideo, Heygen, RenderState, VideoStatus};
 use shared::secret::SecretString;
 use shared::store::{DynamoStore, Store};
-use shared::testkit::{FakeHeygen, StaticSecret};
+use shared::testkit::{FakeHeygen, Faulty, StaticSecret, StoreOp};
 use tests::Tables;
 use tests::runtime_api::Function;
 use tests::stack::Stack;
@@ -398,4 +398,29 @@ async fn a_tick_reconciles_100_renders_with_one_bulk_call_and_one_per_finished_o
 
 fn first_item_of(deps: &Deps<Moto>, video_id: &str) -> String {
     deps.heygen.videos().into_iter().find(|(_, v)| v == video_id).map(|(c, _)| c).unwrap()
+}
+
+#[tokio::test]
+async fn slots_held_by_renders_listed_in_flight_cost_no_read_and_leaked_ones_are_freed() {
+    let (tables, deps) = world(1, 6, 4, FakeHeygen::new()).await;
+    assert_eq!(trigger(&deps).await.triggered, 4);
+    // Every slot counts as old enough to have leaked; its holders are rendering.
+    let counted: Deps<(Faulty<DynamoStore>, StaticSecret, FakeHeygen)> = Deps {
+        store: Faulty::new(tables.store()),
+        secrets: StaticSecret::with_key("sk-fake"),
+        heygen: FakeHeygen::new(),
+        config: deps.config.clone(),
+        archive: None,
+        timing: Timing { slot_leak_after: Duration::ZERO, ..Timing::default() },
+    };
+    let report = tick(&counted, &invocation(50)).await;
+    assert_eq!((report.slots_freed, report.in_flight), (0, 4), "{report:?}");
+    assert_eq!(counted.store.calls(StoreOp::GetContent), 0, "no holder read: all four listed in flight");
+    // One holder leaves the flight without its slot (as if a write had died):
+    // the next tick reads that holder, and only it, and frees its slot.
+    let leaked = deps.heygen.videos()[0].0.clone();
+    tables.update_content(&leaked, json!({"heygen_status": "failed"})).await;
+    let report = tick(&counted, &invocation(50)).await;
+    assert_eq!(report.slots_freed, 1, "{report:?}");
+    assert_eq!(counted.store.calls(StoreOp::GetContent), 1);
 }
