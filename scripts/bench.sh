@@ -7,7 +7,9 @@
 # BENCHMARKS.md.
 #
 # BENCH_INVOCATIONS (500), BENCH_SPAWNS (10) and BENCH_RECONCILE_TICKS (20) set
-# the sample sizes; BENCH_OUTPUT the file written.
+# the sample sizes; BENCH_OUTPUT the file written; BENCH_ONLY (say
+# `webhook,worker`; of pending, trigger, webhook, worker) measures only those
+# beside the floor.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -184,13 +184,22 @@ async fn main() {
     };
     let mut binaries = Vec::new();
     let mut ops = Vec::new();
-    let runs = [
-        scenarios::floor(&bench).await,
-        scenarios::pending(&bench).await,
-        scenarios::trigger(&bench).await,
-        scenarios::webhook(&bench).await,
-        scenarios::worker(&bench).await,
-    ];
+    // BENCH_ONLY=webhook,worker measures those beside the floor (always measured).
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|only| only.split(',').any(|n| n.trim() == name));
+    let mut runs = vec![scenarios::floor(&bench).await];
+    if wanted("pending") {
+        runs.push(scenarios::pending(&bench).await);
+    }
+    if wanted("trigger") {
+        runs.push(scenarios::trigger(&bench).await);
+    }
+    if wanted("webhook") {
+        runs.push(scenarios::webhook(&bench).await);
+    }
+    if wanted("worker") {
+        runs.push(scenarios::worker(&bench).await);
+    }
     for (binary, mut measured) in runs {
         binaries.push(binary);
         ops.append(&mut measured);
