@@ -21,8 +21,20 @@ use tokio::sync::{Mutex, Notify, oneshot};
 
 type Answer = (Result<Value, Value>, Duration);
 
+/// Each function's Lambda timeout, as `template.yaml` sets it (the template
+/// test holds the two together): an invocation's deadline is this far away.
+pub fn lambda_timeout(name: &str) -> Duration {
+    Duration::from_secs(match name {
+        "heygen-worker" => 55,
+        "heygen-webhook" => 10,
+        _ => 29,
+    })
+}
+
 #[derive(Default)]
 struct Shared {
+    /// How long each invocation has until its deadline.
+    timeout: Duration,
     queue: Mutex<VecDeque<(String, Value)>>,
     arrived: Notify,
     waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
@@ -65,7 +77,7 @@ impl Function {
 
     /// As [`Function::start`], for the executable at `path`.
     pub async fn start_binary(path: &FsPath, name: &str, env: &[(&str, String)]) -> Self {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared { timeout: lambda_timeout(name), ..Shared::default() });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
@@ -122,7 +134,7 @@ impl Function {
         self.child.id()
     }
 
-    /// Invokes the function with `event` (29 s to its deadline) and returns the
+    /// Invokes the function with `event` ([`lambda_timeout`] to its deadline) and returns the
     /// function's response document, or its error document as `Err`.
     pub async fn invoke(&self, event: &Value) -> Result<Value, Value> {
         self.invoke_timed(event).await.0
@@ -190,7 +202,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     loop {
         let notified = shared.arrived.notified();
         if let Some((id, event)) = shared.queue.lock().await.pop_front() {
-            let deadline = SystemTime::now() + Duration::from_secs(29);
+            let deadline = SystemTime::now() + shared.timeout;
             let ms = deadline.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis().to_string();
             let mut headers = HeaderMap::new();
             let set = |h: &mut HeaderMap, k: &'static str, v: &str| {

@@ -113,6 +113,7 @@ async fn run() -> Result<(), Error> {
         heygen_callback_url: Some(format!("{base}/webhooks/heygen")),
         claim_stale_after: Duration::from_secs(600),
         reconcile_after: Duration::from_secs(env_or("HEYGEN_RECONCILE_AFTER_SECONDS", "20").parse()?),
+        lost_after: Duration::from_secs(env_or("HEYGEN_LOST_AFTER_SECONDS", "120").parse()?),
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
         metrics_namespace: "HeygenPipeline".into(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 pub const DEFAULT_HEYGEN_API_BASE_URL: &str = "https://api.heygen.com";
 pub const DEFAULT_CLAIM_STALE_SECONDS: u64 = 600;
 pub const DEFAULT_RECONCILE_AFTER_SECONDS: u64 = 300;
+pub const DEFAULT_LOST_AFTER_SECONDS: u64 = 3_600;
 pub const DEFAULT_METRICS_NAMESPACE: &str = "HeygenPipeline";
 pub const DEFAULT_ADMIN_GROUP: &str = "admin";
 pub const DEFAULT_ADMIN_GROUPS_CLAIM: &str = "cognito:groups";
@@ -35,6 +36,9 @@ pub struct Config {
     pub claim_stale_after: Duration,
     /// A pending item not checked for this long is checked by the worker.
     pub reconcile_after: Duration,
+    /// How long HeyGen must keep saying it does not know a pending video before
+    /// the render is given up (section 11).
+    pub lost_after: Duration,
     pub admin_group: String,
     pub admin_groups_claim: String,
     /// CloudWatch namespace of the metrics (section 10).
@@ -80,6 +84,13 @@ impl Config {
                 reason: "must be a whole number of seconds",
             })?,
         };
+        let lost = match optional("HEYGEN_LOST_AFTER_SECONDS") {
+            None => DEFAULT_LOST_AFTER_SECONDS,
+            Some(v) => v.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                name: "HEYGEN_LOST_AFTER_SECONDS",
+                reason: "must be a whole number of seconds",
+            })?,
+        };
         let archive = match optional("VIDEO_BUCKET") {
             None => None,
             Some(bucket) => {
@@ -101,6 +112,7 @@ impl Config {
             heygen_callback_url: optional("HEYGEN_CALLBACK_URL"),
             claim_stale_after: Duration::from_secs(stale),
             reconcile_after: Duration::from_secs(reconcile),
+            lost_after: Duration::from_secs(lost),
             admin_group: optional("ADMIN_GROUP").unwrap_or_else(|| DEFAULT_ADMIN_GROUP.to_string()),
             admin_groups_claim: optional("ADMIN_GROUPS_CLAIM")
                 .unwrap_or_else(|| DEFAULT_ADMIN_GROUPS_CLAIM.to_string()),
@@ -142,6 +154,7 @@ mod tests {
         assert_eq!(c.heygen_callback_url, None);
         assert_eq!(c.claim_stale_after, Duration::from_secs(600));
         assert_eq!(c.reconcile_after, Duration::from_secs(300));
+        assert_eq!(c.lost_after, Duration::from_secs(3_600));
         assert_eq!(c.admin_group, "admin");
         assert_eq!(c.admin_groups_claim, "cognito:groups");
         assert_eq!(c.metrics_namespace, "HeygenPipeline");
@@ -165,6 +178,7 @@ mod tests {
             ("HEYGEN_CALLBACK_URL", "https://api.example/webhooks/heygen"),
             ("HEYGEN_CLAIM_STALE_SECONDS", "30"),
             ("HEYGEN_RECONCILE_AFTER_SECONDS", "0"),
+            ("HEYGEN_LOST_AFTER_SECONDS", "120"),
             ("ADMIN_GROUP", "ops"),
             ("ADMIN_GROUPS_CLAIM", "groups"),
         ]))
@@ -173,6 +187,7 @@ mod tests {
         assert_eq!(c.heygen_callback_url.as_deref(), Some("https://api.example/webhooks/heygen"));
         assert_eq!(c.claim_stale_after, Duration::from_secs(30));
         assert_eq!(c.reconcile_after, Duration::ZERO);
+        assert_eq!(c.lost_after, Duration::from_secs(120));
         assert_eq!((c.admin_group.as_str(), c.admin_groups_claim.as_str()), ("ops", "groups"));
     }
 
@@ -194,6 +209,8 @@ mod tests {
             let err = load(&env(&[("HEYGEN_CLAIM_STALE_SECONDS", v)])).unwrap_err();
             assert!(err.to_string().contains("HEYGEN_CLAIM_STALE_SECONDS"), "{v}: {err}");
         }
+        let err = load(&env(&[("HEYGEN_LOST_AFTER_SECONDS", "an hour")])).unwrap_err();
+        assert!(err.to_string().contains("HEYGEN_LOST_AFTER_SECONDS"));
         let err = load(&env(&[("HEYGEN_API_BASE_URL", "api.heygen.com")])).unwrap_err();
         assert!(err.to_string().contains("HEYGEN_API_BASE_URL"));
     }

@@ -15,6 +15,7 @@ pub const HEYGEN_ERRORS: &str = "HeygenErrors";
 pub const QUEUE_DEPTH: &str = "QueueDepth";
 pub const IN_FLIGHT: &str = "InFlight";
 pub const OLDEST_IN_FLIGHT_SECONDS: &str = "OldestInFlightSeconds";
+pub const TICK_FAILURES: &str = "TickFailures";
 
 /// HeyGen accepted a create.
 pub fn render_requested() {
@@ -42,14 +43,24 @@ pub fn archive_failed() {
 }
 
 /// A HeyGen call failed with the contract's `code` (`heygen_rejected`,
-/// `heygen_auth_failed`, `heygen_insufficient_credit`, `heygen_unavailable`).
+/// `heygen_auth_failed`, `heygen_insufficient_credit`, `heygen_unavailable`), or
+/// a render HeyGen forgot was given up (`heygen_video_not_found`).
 pub fn heygen_error(code: &'static str) {
     metrics::counter!(HEYGEN_ERRORS, "Code" => code).increment(1);
 }
 
-/// The queue and the flight as a tick ends.
-pub fn queue(depth: usize, in_flight: usize, oldest_in_flight_seconds: u64) {
-    metrics::gauge!(QUEUE_DEPTH).set(depth as f64);
-    metrics::gauge!(IN_FLIGHT).set(in_flight as f64);
-    metrics::gauge!(OLDEST_IN_FLIGHT_SECONDS).set(oldest_in_flight_seconds as f64);
+/// What a tick reports as it ends (section 10): `TickFailures` (1 when it could
+/// not do its work, else 0), and each of the queue's depth, the flight and its
+/// oldest age that it read; one it could not read is not reported at all.
+pub fn tick(failed: bool, depth: Option<usize>, in_flight: Option<usize>, oldest_in_flight_seconds: Option<u64>) {
+    metrics::counter!(TICK_FAILURES).increment(u64::from(failed));
+    if let Some(depth) = depth {
+        metrics::gauge!(QUEUE_DEPTH).set(depth as f64);
+    }
+    if let Some(in_flight) = in_flight {
+        metrics::gauge!(IN_FLIGHT).set(in_flight as f64);
+    }
+    if let Some(oldest) = oldest_in_flight_seconds {
+        metrics::gauge!(OLDEST_IN_FLIGHT_SECONDS).set(oldest as f64);
+    }
 }

@@ -64,14 +64,15 @@ pub struct MetricsError(#[source] Box<dyn std::error::Error + Send + Sync>);
 /// client does not carry it in its binary.
 pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBuildError> {
     let aws = load_aws_config().await;
-    deps_from(config, &aws)
+    deps_from(config, &aws, RetryPolicy::admin())
 }
 
-/// As [`production_deps`], with the S3 archive when `VIDEO_BUCKET` is set: the
-/// worker's wiring.
+/// The worker's wiring: as [`production_deps`], with the S3 archive when
+/// `VIDEO_BUCKET` is set, and creates given the time HeyGen's slowest take
+/// ([`RetryPolicy::worker`]).
 pub async fn production_deps_with_archive(config: Config) -> Result<ProductionDeps, ClientBuildError> {
     let aws = load_aws_config().await;
-    let mut deps = deps_from(config, &aws)?;
+    let mut deps = deps_from(config, &aws, RetryPolicy::worker())?;
     if let Some(archive) = &deps.config.archive {
         let archive: Arc<dyn VideoArchive> = Arc::new(S3Archive::new(s3_client(&aws), &archive.bucket));
         deps.archive = Some(archive);
@@ -79,7 +80,11 @@ pub async fn production_deps_with_archive(config: Config) -> Result<ProductionDe
     Ok(deps)
 }
 
-fn deps_from(config: Config, aws: &aws_config::SdkConfig) -> Result<ProductionDeps, ClientBuildError> {
+fn deps_from(
+    config: Config,
+    aws: &aws_config::SdkConfig,
+    policy: RetryPolicy,
+) -> Result<ProductionDeps, ClientBuildError> {
     Ok(ProductionDeps {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.tables.clone()),
         secrets: SecretsManagerSource::new(
@@ -87,7 +92,7 @@ fn deps_from(config: Config, aws: &aws_config::SdkConfig) -> Result<ProductionDe
             config.heygen_secret_id.clone(),
             DEFAULT_SECRET_TTL,
         ),
-        heygen: HeygenClient::new(&config.heygen_api_base_url, RetryPolicy::default())?,
+        heygen: HeygenClient::new(&config.heygen_api_base_url, policy)?,
         archive: None,
         config,
         timing: Timing::default(),

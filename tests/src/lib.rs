@@ -72,6 +72,7 @@ pub fn test_config(tables: TableNames, heygen: &str, secret_id: Option<String>) 
         heygen_callback_url: None,
         claim_stale_after: std::time::Duration::from_secs(600),
         reconcile_after: std::time::Duration::ZERO,
+        lost_after: std::time::Duration::from_secs(3_600),
         admin_group: "admin".into(),
         admin_groups_claim: "cognito:groups".into(),
         metrics_namespace: "HeygenPipeline".into(),
@@ -188,6 +189,7 @@ pub mod stack {
             max_delay: Duration::from_millis(20),
             max_retry_after: Duration::from_secs(30),
             request_timeout: Duration::from_secs(5),
+            create_timeout: Duration::from_secs(5),
             min_request_time: Duration::from_millis(1),
         }
     }

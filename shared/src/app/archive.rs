@@ -1,42 +1,63 @@
-//! The worker's durable copies (contract section 8): each completed video not yet
-//! copied is streamed from HeyGen's link into the video bucket, then attached
-//! (`creator_video_url` = the bucket's public URL, `status` = `submitted`), unless
-//! the platform attached a video of its own meanwhile. An expired link is
-//! refreshed through HeyGen's status call and the copy tried again; a failed copy
-//! is counted on the item, logged, measured, and retried on later ticks.
+//! The worker's durable copies (contract sections 8 and 11): each completed video
+//! not yet copied is streamed from HeyGen's link into the video bucket, then
+//! attached (`creator_video_url` = the bucket's public URL, `status` =
+//! `submitted`), unless the platform attached a video of its own meanwhile. An
+//! expired link is refreshed through HeyGen's status call and the copy tried
+//! again.
+//!
+//! No copy outlives the tick: each runs against the copy deadline (the tick's
+//! deadline less its start margin) and one cut short is abandoned (its upload
+//! aborted) and counted as failed. A failed copy is counted on the item, logged,
+//! measured, and waits a back-off (`heygen_retry_at`: 1 minute doubling to an
+//! hour) during which the other copies go first.
+
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::heygen_policy::ask_status;
-use super::{Deps, Ports};
+use super::{Deps, Invocation, Ports};
 use crate::archive::{ArchiveError, VideoArchive, video_key, video_url};
-use crate::domain::{ContentItem, Timestamp};
+use crate::domain::{ContentItem, Timestamp, retry_backoff};
 use crate::error_chain::ErrorChain;
 use crate::heygen::RenderState;
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
+
+/// A copy is started only with at least this long left before the copy
+/// deadline: one started later would most likely be cut short, and counted.
+pub const MIN_COPY_TIME: Duration = Duration::from_secs(10);
 
 /// What a tick's copies did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Copies {
     pub archived: usize,
     pub failed: usize,
+    /// Copies passed over while they wait out a back-off.
+    pub waiting: usize,
     /// Time ran short before every waiting video was copied.
     pub deadline: bool,
 }
 
-/// Copies the waiting videos, oldest completion first, while time allows.
+/// Copies the waiting videos, oldest completion first, while time allows; those
+/// backing off after a failure are passed over.
 pub async fn copy_videos<P: Ports>(
     deps: &Deps<P>,
     api_key: &SecretString,
-    start_until: Instant,
-    heygen_deadline: Instant,
+    invocation: &Invocation,
 ) -> Result<Copies, StoreError> {
     let mut copies = Copies::default();
     let (Some(archive), Some(config)) = (&deps.archive, &deps.config.archive) else {
         return Ok(copies);
     };
+    let copy_deadline = invocation.start_until(&deps.timing);
+    let start_until = copy_deadline.checked_sub(MIN_COPY_TIME).unwrap_or(copy_deadline);
+    let heygen_deadline = invocation.heygen_deadline(&deps.timing).min(copy_deadline);
     for item in deps.store.list_unarchived().await? {
+        if item.backing_off(Timestamp::now()) {
+            copies.waiting += 1;
+            continue;
+        }
         if Instant::now() >= start_until {
             copies.deadline = true;
             break;
@@ -47,7 +68,8 @@ pub async fn copy_videos<P: Ports>(
             tracing::error!(base_url = %config.base_url, "VIDEO_BASE_URL is not a URL; nothing is copied");
             break;
         };
-        match copy_one(deps, archive.as_ref(), api_key, &item, video_id, &key, heygen_deadline).await {
+        let deadlines = Deadlines { heygen: heygen_deadline, copy: copy_deadline };
+        match copy_one(deps, archive.as_ref(), api_key, &item, &key, deadlines).await {
             Ok(size) => {
                 match deps.store.archive_done(&item.content_id, video_id, &public_url, Timestamp::now()).await {
                     Ok(()) => {
@@ -62,9 +84,14 @@ pub async fn copy_videos<P: Ports>(
             }
             Err(err) => {
                 crate::metrics::archive_failed();
-                tracing::error!(content_id = %item.content_id, video_id, key, error = %ErrorChain(&err), "video not copied; the next tick tries again");
+                let attempts = item.heygen_archive_attempts.unwrap_or(0).saturating_add(1);
+                let retry_at = Timestamp::now().plus(retry_backoff(attempts));
+                tracing::error!(
+                    content_id = %item.content_id, video_id, key, attempts, retry_at = %retry_at,
+                    error = %ErrorChain(&err), "video not copied; tried again after a back-off"
+                );
                 copies.failed += 1;
-                match deps.store.archive_failed(&item.content_id, video_id, &err.to_string()).await {
+                match deps.store.archive_failed(&item.content_id, video_id, &err.to_string(), retry_at).await {
                     Ok(()) | Err(StoreError::Conflict) => {}
                     Err(err) => return Err(err),
                 }
@@ -74,29 +101,36 @@ pub async fn copy_videos<P: Ports>(
     Ok(copies)
 }
 
+/// When HeyGen's status call, and the whole copy, must have ended.
+#[derive(Clone, Copy)]
+struct Deadlines {
+    heygen: Instant,
+    copy: Instant,
+}
+
 /// One copy, from the stored link or, once it has expired, a fresh one.
 async fn copy_one<P: Ports>(
     deps: &Deps<P>,
     archive: &dyn VideoArchive,
     api_key: &SecretString,
     item: &ContentItem,
-    video_id: &str,
     key: &str,
-    heygen_deadline: Instant,
+    deadlines: Deadlines,
 ) -> Result<u64, ArchiveError> {
+    let video_id = item.heygen_video_id.as_deref().unwrap_or_default();
     if let Some(url) = item.heygen_video_url.as_deref() {
-        match archive.copy(url, key).await {
+        match archive.copy(url, key, deadlines.copy).await {
             Err(ArchiveError::LinkExpired { status }) => {
                 tracing::info!(content_id = %item.content_id, video_id, status, "HeyGen's link has expired; asking for a fresh one");
             }
             other => return other,
         }
     }
-    let status = ask_status(&deps.heygen, api_key, video_id, heygen_deadline)
+    let status = ask_status(&deps.heygen, api_key, video_id, deadlines.heygen)
         .await
         .map_err(|err| ArchiveError::Download(Box::new(err)))?;
     match (status.state, status.video_url.filter(|u| !u.is_empty())) {
-        (RenderState::Completed, Some(fresh)) => archive.copy(&fresh, key).await,
+        (RenderState::Completed, Some(fresh)) => archive.copy(&fresh, key, deadlines.copy).await,
         _ => Err(ArchiveError::LinkExpired { status: 404 }),
     }
 }

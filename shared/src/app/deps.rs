@@ -23,6 +23,9 @@ pub struct Timing {
     pub webhook_confirm_budget: Duration,
     /// A render slot held this long by an item not in flight on it is freed.
     pub slot_leak_after: Duration,
+    /// The trigger queues no item with less than this left before the deadline:
+    /// one DynamoDB write (the SDK's 8 s operation timeout) and the answer fit.
+    pub queue_margin: Duration,
 }
 
 impl Default for Timing {
@@ -32,6 +35,7 @@ impl Default for Timing {
             response_margin: Duration::from_secs(2),
             webhook_confirm_budget: Duration::from_secs(5),
             slot_leak_after: crate::domain::SLOT_LEAK_AFTER,
+            queue_margin: Duration::from_secs(10),
         }
     }
 }
@@ -84,6 +88,11 @@ impl Invocation {
     /// The last moment to start new HeyGen work.
     pub fn start_until(&self, timing: &Timing) -> Instant {
         self.deadline.checked_sub(timing.start_margin).unwrap_or(self.deadline)
+    }
+
+    /// The last moment to queue an item (the trigger).
+    pub fn queue_until(&self, timing: &Timing) -> Instant {
+        self.deadline.checked_sub(timing.queue_margin).unwrap_or(self.deadline)
     }
 
     /// The moment HeyGen calls must have ended by, to answer in time.

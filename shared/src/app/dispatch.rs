@@ -7,17 +7,26 @@
 //! (conditional), create under the idempotency key, record the video id. A
 //! refusal of the item releases it as failed; a batch-stopping answer (the key,
 //! the credit, HeyGen failing or at its own concurrency limit) puts it back in
-//! the queue and ends the dispatch.
+//! the queue and ends the dispatch. An item HeyGen kept failing goes back with a
+//! back-off (`heygen_retry_at`), and is passed over until it runs out, so that
+//! one item cannot stop every dispatch (contract section 11).
+//!
+//! A write whose outcome is unknown (DynamoDB failing after its retries) never
+//! frees a slot: the write may have been applied and the slot be in use. Only a
+//! definite "not written" (a failed condition) gives it back; otherwise the
+//! worker's leak repair frees it once it is sure.
 
 use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::heygen_policy::{contract_code, count, stops_batch};
+use super::heygen_policy::{backs_off, contract_code, count, stops_batch};
 use super::pacing::Pacer;
 use super::{Deps, Ports};
-use crate::domain::{ContentItem, Creator, Definiteness, Mode, Settings, Timestamp, request_error_text};
+use crate::domain::{
+    Backoff, Claim, ContentItem, Creator, Definiteness, Mode, Settings, Timestamp, request_error_text,
+};
 use crate::error_chain::ErrorChain;
 use crate::heygen::{CreateVideo, Heygen, HeygenError};
 use crate::secret::SecretString;
@@ -63,6 +72,8 @@ pub enum Dispatched {
     Taken,
     /// It is no longer eligible and left the queue without a create.
     LeftQueue(&'static str),
+    /// It is waiting out a back-off (`heygen_retry_at`): passed over, still queued.
+    Waiting,
     /// No free render slot: the item stays queued and the dispatch ends.
     NoSlot,
     /// The dispatch ends with this code (`deadline`, or a batch-stopping one);
@@ -137,6 +148,11 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         Instant::now() < self.start_until
     }
 
+    /// Whether a render slot is free, as this dispatch reads the slots (once).
+    pub async fn has_free_slot(&mut self) -> Result<bool, StoreError> {
+        Ok(!self.slot_book().await?.free.is_empty())
+    }
+
     /// Dispatches one queued item, as read.
     pub async fn dispatch(&mut self, item: &ContentItem) -> Dispatched {
         if let Err(why) = self.still_eligible(item) {
@@ -147,6 +163,9 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
                 }
                 Err(err) => self.storage_stopped(&err, None),
             };
+        }
+        if item.backing_off(Timestamp::now()) {
+            return Dispatched::Waiting;
         }
         self.create(item, SlotPlan::Take).await
     }
@@ -159,7 +178,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
             // to the queue, which the dispatch then takes it out of.
             let stale_after = self.deps.config.claim_stale_after;
             if let Ok(claim) = self.deps.store.claim(item, Timestamp::now(), stale_after, item.heygen_slot).await {
-                self.back_to_queue(&claim, item, Definiteness::Indefinite).await;
+                self.back_to_queue(&claim, item, Definiteness::Indefinite, None).await;
             }
             return Dispatched::LeftQueue("no longer eligible");
         }
@@ -190,15 +209,23 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         Ok(())
     }
 
+    /// The free slots as this dispatch believes them: read once, on first use.
+    async fn slot_book(&mut self) -> Result<&mut SlotBook, StoreError> {
+        let book = match self.slots.take() {
+            Some(book) => book,
+            None => {
+                let slots = self.deps.store.render_slots(self.settings.max_concurrent_renders).await?;
+                SlotBook { free: slots.iter().filter(|s| s.is_free()).map(|s| s.index).collect() }
+            }
+        };
+        Ok(self.slots.insert(book))
+    }
+
     /// The first free slot this dispatch can take, taken for `content_id`.
     async fn take_slot(&mut self, content_id: &str) -> Result<Option<u32>, StoreError> {
-        if self.slots.is_none() {
-            let slots = self.deps.store.render_slots(self.settings.max_concurrent_renders).await?;
-            self.slots = Some(SlotBook { free: slots.iter().filter(|s| s.is_free()).map(|s| s.index).collect() });
-        }
-        let Some(book) = self.slots.as_mut() else { return Ok(None) };
-        while let Some(index) = book.free.pop_front() {
-            match self.deps.store.take_slot(index, content_id, Timestamp::now()).await {
+        let deps = self.deps;
+        while let Some(index) = self.slot_book().await?.free.pop_front() {
+            match deps.store.take_slot(index, content_id, Timestamp::now()).await {
                 Ok(()) => return Ok(Some(index)),
                 Err(StoreError::Conflict) => continue,
                 Err(err) => return Err(err),
@@ -229,22 +256,22 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         let stale_after = self.deps.config.claim_stale_after;
         let claim = match store.claim(item, Timestamp::now(), stale_after, slot).await {
             Ok(claim) => claim,
-            Err(err) => {
+            Err(StoreError::Conflict) => {
+                // Definitely not claimed (the store read back a claim applied
+                // under a lost answer): the slot taken for it is free again.
                 if let (Some(index), SlotPlan::Take) = (slot, plan) {
                     let _ = store.free_slot(index, &item.content_id).await;
                 }
-                return match err {
-                    StoreError::Conflict => {
-                        tracing::info!(content_id = %item.content_id, "claimed by a concurrent call; skipped");
-                        Dispatched::Taken
-                    }
-                    err => self.storage_stopped(&err, None),
-                };
+                tracing::info!(content_id = %item.content_id, "claimed by a concurrent call; skipped");
+                return Dispatched::Taken;
             }
+            // Unknown: the claim may have been applied and the slot be in use.
+            // It stays held; the leak repair frees it if the claim was not made.
+            Err(err) => return self.storage_stopped(&err, None),
         };
         let Some(callback_url) = item.heygen_callback_url.clone().or_else(|| self.fallback_callback.clone()) else {
             tracing::error!(content_id = %item.content_id, "no callback URL for a queued item; back to the queue");
-            let _ = store.requeue(&claim, Definiteness::Indefinite).await;
+            let _ = store.requeue(&claim, Definiteness::Indefinite, None).await;
             return Dispatched::Stopped { code: "heygen_not_configured", error: None };
         };
         let mode = item.mode.parse::<Mode>().unwrap_or(Mode::Bible);
@@ -292,7 +319,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
                 }
             },
             Err(HeygenError::Deadline) => {
-                self.back_to_queue(&claim, item, Definiteness::Indefinite).await;
+                self.back_to_queue(&claim, item, Definiteness::Indefinite, None).await;
                 Dispatched::Stopped { code: "deadline", error: None }
             }
             Err(err) => {
@@ -300,7 +327,15 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
                 let code = contract_code(&err);
                 tracing::warn!(content_id = %item.content_id, code, error = %ErrorChain(&err), "HeyGen refused the request");
                 if stops_batch(&err) {
-                    self.back_to_queue(&claim, item, err.definiteness()).await;
+                    let backoff =
+                        backs_off(&err).then(|| Backoff::after(item.heygen_create_failures, Timestamp::now()));
+                    if let Some(backoff) = &backoff {
+                        tracing::warn!(
+                            content_id = %item.content_id, code, failures = backoff.failures,
+                            retry_at = %backoff.until, "HeyGen keeps failing this item; it waits aside"
+                        );
+                    }
+                    self.back_to_queue(&claim, item, err.definiteness(), backoff).await;
                     return Dispatched::Stopped { code, error: None };
                 }
                 let text = request_error_text(code, &err.to_string());
@@ -316,8 +351,14 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
 
     /// A claim whose create ended the dispatch goes back to the queue; if that
     /// fails it stays `requested` and is recovered once stale.
-    async fn back_to_queue(&self, claim: &crate::domain::Claim, item: &ContentItem, definiteness: Definiteness) {
-        if let Err(err) = self.deps.store.requeue(claim, definiteness).await {
+    async fn back_to_queue(
+        &self,
+        claim: &Claim,
+        item: &ContentItem,
+        definiteness: Definiteness,
+        backoff: Option<Backoff>,
+    ) {
+        if let Err(err) = self.deps.store.requeue(claim, definiteness, backoff).await {
             tracing::error!(content_id = %item.content_id, error = %ErrorChain(&err), "claim not put back in the queue; it will be recovered once stale");
         }
     }

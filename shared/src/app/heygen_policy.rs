@@ -32,6 +32,23 @@ pub fn stops_batch(err: &HeygenError) -> bool {
     !matches!(err, HeygenError::Rejected { .. } | HeygenError::NotFound | HeygenError::Script(_))
 }
 
+/// Whether a batch-stopping create failure puts the item aside for a back-off
+/// (section 11): HeyGen failing or timing out on it after retries (5xx, 408,
+/// 409, a timeout, an unreadable answer). Not a 429 (HeyGen's concurrency: the
+/// order is kept), nor the key or the credit (every item alike), nor our own
+/// deadline.
+pub fn backs_off(err: &HeygenError) -> bool {
+    matches!(
+        err,
+        HeygenError::InProgress { .. }
+            | HeygenError::RequestTimeout { .. }
+            | HeygenError::Server { .. }
+            | HeygenError::Network(_)
+            | HeygenError::Timeout
+            | HeygenError::Undecodable { .. }
+    )
+}
+
 /// Counts a failure in the `HeygenErrors` metric under its contract code. The
 /// deadline and a script refused before any request are this service's, not
 /// HeyGen's, and are not counted.
@@ -91,6 +108,38 @@ mod tests {
         ] {
             assert!(stops_batch(&stopping), "{stopping:?}");
         }
+    }
+
+    #[test]
+    fn only_heygen_failing_on_the_item_puts_it_aside() {
+        for aside in [
+            HeygenError::Server { status: 503 },
+            HeygenError::InProgress { retry_after: None },
+            HeygenError::RequestTimeout { retry_after: None },
+            HeygenError::Timeout,
+            HeygenError::Undecodable { status: 200 },
+        ] {
+            assert!(backs_off(&aside) && stops_batch(&aside), "{aside:?}");
+        }
+        for kept in [
+            HeygenError::RateLimited { retry_after: None },
+            HeygenError::Unauthorized { message: "x".into() },
+            HeygenError::InsufficientCredit { message: "x".into() },
+            HeygenError::Deadline,
+            HeygenError::Rejected { status: 400, code: "x".into(), message: "y".into() },
+        ] {
+            assert!(!backs_off(&kept), "{kept:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_key_keeps_the_attempt_and_a_refused_item_advances_it() {
+        use crate::domain::Definiteness;
+        assert_eq!(HeygenError::Unauthorized { message: "x".into() }.definiteness(), Definiteness::Indefinite);
+        assert_eq!(HeygenError::KeyNotSendable.definiteness(), Definiteness::Indefinite);
+        assert_eq!(HeygenError::InsufficientCredit { message: "x".into() }.definiteness(), Definiteness::Definite);
+        let rejected = HeygenError::Rejected { status: 400, code: "x".into(), message: "y".into() };
+        assert_eq!(rejected.definiteness(), Definiteness::Definite);
     }
 
     #[test]

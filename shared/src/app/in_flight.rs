@@ -163,7 +163,8 @@ pub async fn list_in_flight<P: Ports>(
         };
         match apply_status(&deps.store, &item, &video_id, &status, deps.config.archive.is_none()).await {
             Ok(Applied::Completed) => counts.completed += 1,
-            Ok(Applied::Failed) => counts.failed += 1,
+            // Retried: HeyGen failed it; it is queued again under the next attempt.
+            Ok(Applied::Failed | Applied::Retried) => counts.failed += 1,
             Ok(Applied::StillPending) => {
                 counts.still_pending += 1;
                 still.push(item);
@@ -175,7 +176,9 @@ pub async fn list_in_flight<P: Ports>(
                         counts.still_pending += 1;
                         still.push(now);
                     }
-                    Ok(Some(now)) if now.job_status() == Ok(Some(JobStatus::Failed)) => counts.failed += 1,
+                    Ok(Some(now)) if matches!(now.job_status(), Ok(Some(JobStatus::Failed | JobStatus::Queued))) => {
+                        counts.failed += 1
+                    }
                     Ok(_) => counts.completed += 1,
                     Err(err) => storage_stopped(&mut counts, &mut still, item, &err),
                 }

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use super::dispatch::{Dispatched, Dispatcher, ItemError, VideoStarted};
 use super::{ApiError, Deps, Invocation, Ports};
@@ -180,10 +181,19 @@ pub async fn trigger_month<P: Ports>(
         return Ok(report);
     };
 
-    // Into the queue, in order; an item without a usable script is refused here.
+    // Into the queue, in order, while time allows (section 11: what could not
+    // even be queued is `remaining`); an item without a usable script is refused
+    // here.
     let mut mine = Vec::new();
     let total = eligible.len();
+    let queue_until = invocation.queue_until(&deps.timing);
     for (index, mut item) in eligible.into_iter().enumerate() {
+        if Instant::now() >= queue_until {
+            tracing::warn!(queued = mine.len(), remaining = total - index, "queueing stopped: the deadline is near");
+            report.remaining = total - index;
+            report.stopped = Some("deadline".to_string());
+            break;
+        }
         if let Err(problem) = item.checked_script() {
             tracing::warn!(content_id = %item.content_id, code = problem.code(), "item not rendered");
             report.errors.push(ItemError::new(&item, problem.code(), None, problem.to_string()));
@@ -230,6 +240,8 @@ pub async fn trigger_month<P: Ports>(
             }
             Dispatched::Refused(error) => report.errors.push(error),
             Dispatched::Taken | Dispatched::LeftQueue(_) => report.skipped_pending += 1,
+            // Queued by this call, so never backing off; counted as queued if so.
+            Dispatched::Waiting => left += 1,
             Dispatched::NoSlot => {
                 left += 1;
                 break;

@@ -9,41 +9,61 @@
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::apply_status::{Applied, apply_status};
+use super::apply_status::{Applied, apply_outcome, apply_status};
 use super::dispatch::{Dispatched, Dispatcher};
 use super::heygen_policy::{is_about_one_video, stop_code};
 use super::survey::Survey;
 use super::{Deps, Invocation, Ports};
-use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Timestamp};
+use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Outcome, Timestamp, lost_video_text};
 use crate::error_chain::ErrorChain;
+use crate::heygen::HeygenError;
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
 
-/// What a tick did; also its log line and (later) its metrics.
+/// What a tick did; also its log line and its metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TickReport {
-    /// Pending renders asked about, and what HeyGen said.
+    /// Pending renders asked about, and what HeyGen said: completed, failed for
+    /// good, failed and queued again (section 11), forgotten by HeyGen and given up.
     pub checked: usize,
     pub completed: usize,
     pub failed: usize,
+    pub retried: usize,
+    pub lost: usize,
     /// Stale `requested` claims sent again under their key.
     pub recovered: usize,
     /// Leaked render slots freed.
     pub slots_freed: usize,
-    /// Queued items created, refused, or taken out of the queue as ineligible.
+    /// Queued items created, refused, taken out of the queue as ineligible, or
+    /// passed over while they wait out a back-off.
     pub created: usize,
     pub refused: usize,
     pub left_queue: usize,
+    pub waiting: usize,
     /// Finished videos copied to the bucket and attached, and copies that failed.
     pub archived: usize,
     pub archive_failures: usize,
-    /// Items still queued, and in flight, as the tick ends, and how long the
-    /// oldest in flight has been requested.
-    pub queue_depth: usize,
-    pub in_flight: usize,
-    pub oldest_in_flight_seconds: u64,
+    /// Items queued, and in flight, as the tick ends, and how long the oldest in
+    /// flight has been requested: `None` when the tick could not read them (it
+    /// then reports no such metric, never a zero).
+    pub queue_depth: Option<usize>,
+    pub in_flight: Option<usize>,
+    pub oldest_in_flight_seconds: Option<u64>,
     /// Why the tick stopped early, if it did (`deadline`, a HeyGen or storage code).
     pub stopped: Option<String>,
+}
+
+impl TickReport {
+    /// Whether the tick could not do its work (section 11, `TickFailures`):
+    /// DynamoDB failing, the key refused, or no key configured.
+    pub fn failed_to_work(&self) -> bool {
+        matches!(self.stopped.as_deref(), Some("storage_unavailable" | "heygen_auth_failed" | "heygen_not_configured"))
+    }
+
+    /// Whether the queue and the flight were read empty as the tick ended.
+    pub fn drained(&self) -> bool {
+        self.queue_depth == Some(0) && self.in_flight == Some(0)
+    }
 }
 
 /// Runs one tick.
@@ -51,26 +71,28 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
     let mut report = TickReport::default();
     if let Err(err) = run(deps, invocation, &mut report).await {
         tracing::error!(error = %ErrorChain(&err), "tick stopped: DynamoDB failing");
-        report.stopped.get_or_insert_with(|| "storage_unavailable".to_string());
+        report.stopped = Some("storage_unavailable".to_string());
     }
-    tracing::info!(
-        checked = report.checked,
-        completed = report.completed,
-        failed = report.failed,
-        recovered = report.recovered,
-        slots_freed = report.slots_freed,
-        created = report.created,
-        refused = report.refused,
-        left_queue = report.left_queue,
-        archived = report.archived,
-        archive_failures = report.archive_failures,
-        queue_depth = report.queue_depth,
-        in_flight = report.in_flight,
-        oldest_in_flight_seconds = report.oldest_in_flight_seconds,
-        stopped = report.stopped.as_deref().unwrap_or("none"),
-        "tick finished"
-    );
-    crate::metrics::queue(report.queue_depth, report.in_flight, report.oldest_in_flight_seconds);
+    let failed_to_work = report.failed_to_work();
+    let r = &report;
+    macro_rules! finished {
+        ($level:ident) => {
+            tracing::$level!(
+                checked = r.checked, completed = r.completed, failed = r.failed, retried = r.retried, lost = r.lost,
+                recovered = r.recovered, slots_freed = r.slots_freed, created = r.created, refused = r.refused,
+                left_queue = r.left_queue, waiting = r.waiting, archived = r.archived,
+                archive_failures = r.archive_failures, queue_depth = ?r.queue_depth, in_flight = ?r.in_flight,
+                oldest_in_flight_seconds = ?r.oldest_in_flight_seconds,
+                stopped = r.stopped.as_deref().unwrap_or("none"), "tick finished"
+            )
+        };
+    }
+    if failed_to_work {
+        finished!(error);
+    } else {
+        finished!(info);
+    }
+    crate::metrics::tick(failed_to_work, r.queue_depth, r.in_flight, r.oldest_in_flight_seconds);
     report
 }
 
@@ -82,21 +104,20 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
         Ok(key) => key,
         Err(err) => {
             // Nothing to ask HeyGen without a key; the queue waits.
-            tracing::warn!(error = %ErrorChain(&err), "no usable HeyGen key; only slots were looked after");
+            tracing::error!(error = %ErrorChain(&err), "no usable HeyGen key; only slots were looked after");
             report.stopped = Some("heygen_not_configured".to_string());
-            report.queue_depth = deps.store.list_queued().await?.len();
-            report.in_flight = pending.len();
-            return Ok(());
+            return gauges(deps, report).await;
         }
     };
     reconcile(deps, invocation, &api_key, &pending, report).await?;
 
-    let mut creators = Vec::new();
-    for mode in Mode::ALL {
-        creators.extend(deps.store.eligible_creators(mode).await?.into_iter().map(|c| (mode, c)));
-    }
+    // The creators, once, for both modes.
+    let creators = deps.store.ai_creators().await?;
+    let eligible = Mode::ALL
+        .into_iter()
+        .flat_map(|mode| creators.iter().filter(move |c| c.is_eligible_for(mode)).map(move |c| (mode, c.clone())));
     let fallback = settings.callback_url.clone().or_else(|| deps.config.heygen_callback_url.clone());
-    let mut dispatcher = Dispatcher::new(deps, &api_key, &settings, creators, fallback, invocation.deadline);
+    let mut dispatcher = Dispatcher::new(deps, &api_key, &settings, eligible, fallback, invocation.deadline);
 
     // Stale claims first: they hold slots already.
     let now = Timestamp::now();
@@ -113,43 +134,42 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
             Dispatched::Created(_) => report.recovered += 1,
             Dispatched::Stopped { code, .. } => report.stopped = Some(code.to_string()),
             Dispatched::Refused(_) => report.refused += 1,
-            Dispatched::Taken | Dispatched::LeftQueue(_) | Dispatched::NoSlot => {}
+            Dispatched::Taken | Dispatched::LeftQueue(_) | Dispatched::NoSlot | Dispatched::Waiting => {}
         }
     }
 
-    let queue = deps.store.list_queued().await?;
-    for item in &queue {
-        if report.stopped.is_some() {
-            break;
-        }
-        match dispatcher.dispatch(item).await {
-            Dispatched::Created(_) => report.created += 1,
-            Dispatched::Refused(_) => report.refused += 1,
-            Dispatched::LeftQueue(_) => report.left_queue += 1,
-            Dispatched::Taken => {}
-            Dispatched::NoSlot => break,
-            Dispatched::Stopped { code, .. } => {
-                report.stopped = Some(code.to_string());
-                break;
+    // The queue is read only when a slot is free (a count is enough otherwise).
+    if report.stopped.is_none() && dispatcher.has_free_slot().await? {
+        for item in &deps.store.list_queued().await? {
+            match dispatcher.dispatch(item).await {
+                Dispatched::Created(_) => report.created += 1,
+                Dispatched::Refused(_) => report.refused += 1,
+                Dispatched::LeftQueue(_) => report.left_queue += 1,
+                Dispatched::Waiting => report.waiting += 1,
+                Dispatched::Taken => {}
+                Dispatched::NoSlot => break,
+                Dispatched::Stopped { code, .. } => {
+                    report.stopped = Some(code.to_string());
+                    break;
+                }
             }
         }
     }
-    let copies = super::archive::copy_videos(
-        deps,
-        &api_key,
-        invocation.start_until(&deps.timing),
-        invocation.heygen_deadline(&deps.timing),
-    )
-    .await?;
+    let copies = super::archive::copy_videos(deps, &api_key, invocation).await?;
     report.archived = copies.archived;
     report.archive_failures = copies.failed;
     if copies.deadline {
         report.stopped.get_or_insert_with(|| "deadline".to_string());
     }
-    report.queue_depth = deps.store.list_queued().await?.len();
+    gauges(deps, report).await
+}
+
+/// The queue's depth (a count: no item read) and the flight, as the tick ends.
+async fn gauges<P: Ports>(deps: &Deps<P>, report: &mut TickReport) -> Result<(), StoreError> {
+    report.queue_depth = Some(deps.store.count_queued().await?);
     let in_flight = deps.store.list_pending().await?;
-    report.in_flight = in_flight.len();
-    report.oldest_in_flight_seconds = oldest_in_flight_seconds(&in_flight, Timestamp::now());
+    report.in_flight = Some(in_flight.len());
+    report.oldest_in_flight_seconds = Some(oldest_in_flight_seconds(&in_flight, Timestamp::now()));
     Ok(())
 }
 
@@ -208,6 +228,10 @@ async fn reconcile<P: Ports>(
         report.checked += 1;
         let status = match survey.status(&deps.heygen, api_key, video_id, heygen_deadline).await {
             Ok(status) => status,
+            Err(HeygenError::NotFound) => {
+                not_found(deps, item, video_id, report).await?;
+                continue;
+            }
             Err(err) if is_about_one_video(&err) => {
                 tracing::warn!(content_id = %item.content_id, video_id, error = %ErrorChain(&err), "HeyGen's status of this video is not usable; left pending");
                 mark_checked(deps, item, video_id).await?;
@@ -223,6 +247,7 @@ async fn reconcile<P: Ports>(
         match apply_status(&deps.store, item, video_id, &status, deps.config.archive.is_none()).await {
             Ok(Applied::Completed) => report.completed += 1,
             Ok(Applied::Failed) => report.failed += 1,
+            Ok(Applied::Retried) => report.retried += 1,
             Ok(Applied::StillPending) => mark_checked(deps, item, video_id).await?,
             // Settled meanwhile (a webhook).
             Err(StoreError::Conflict) => {}
@@ -238,6 +263,42 @@ fn last_check(item: &ContentItem) -> &str {
     item.heygen_checked_at.as_deref().or(item.heygen_requested_at.as_deref()).unwrap_or_default()
 }
 
+/// HeyGen says it does not know a pending video: the first such answer is
+/// recorded; once HeyGen has kept saying so for `HEYGEN_LOST_AFTER_SECONDS`, the
+/// render is given up as failed, its slot freed (section 11). Not retried by
+/// itself: a later trigger uses the next attempt.
+async fn not_found<P: Ports>(
+    deps: &Deps<P>,
+    item: &ContentItem,
+    video_id: &str,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let now = Timestamp::now();
+    let since = item.heygen_not_found_since.as_deref().and_then(|at| Timestamp::parse(at).ok());
+    let Some(since) = since.filter(|since| *since <= now.minus(deps.config.lost_after)) else {
+        tracing::warn!(
+            content_id = %item.content_id, video_id, since = item.heygen_not_found_since.as_deref().unwrap_or("now"),
+            "HeyGen does not know this pending video; given up if it keeps saying so"
+        );
+        return match deps.store.mark_not_found(&item.content_id, video_id, now).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(err) => Err(err),
+        };
+    };
+    let message = lost_video_text(video_id, &since.to_string());
+    let attach = deps.config.archive.is_none();
+    match apply_outcome(&deps.store, item, video_id, Outcome::Failed { message }, attach).await {
+        Ok(_) => {
+            crate::metrics::heygen_error("heygen_video_not_found");
+            report.lost += 1;
+            Ok(())
+        }
+        // Settled meanwhile.
+        Err(StoreError::Conflict) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
 async fn mark_checked<P: Ports>(deps: &Deps<P>, item: &ContentItem, video_id: &str) -> Result<(), StoreError> {
     match deps.store.mark_checked(&item.content_id, video_id, Timestamp::now()).await {
         Ok(()) | Err(StoreError::Conflict) => Ok(()),
@@ -248,6 +309,9 @@ async fn mark_checked<P: Ports>(deps: &Deps<P>, item: &ContentItem, video_id: &s
 /// Frees every slot held, long enough, by an item that is not in flight on it.
 /// A holder listed in `in_flight` on its slot is not read again: in normal
 /// running (renders longer than the leak age) the repair costs no read at all.
+/// Otherwise only the holder's status and slot are read (an item unreadable in
+/// any other attribute keeps its slot while it says it is in flight), and the
+/// slot is freed only if still held exactly as judged.
 async fn free_leaked_slots<P: Ports>(deps: &Deps<P>, in_flight: &[ContentItem]) -> Result<usize, StoreError> {
     let mut freed = 0;
     let now = Timestamp::now();
@@ -257,11 +321,11 @@ async fn free_leaked_slots<P: Ports>(deps: &Deps<P>, in_flight: &[ContentItem]) 
         if !slot.held_since_before(now, deps.timing.slot_leak_after) || slot.is_used_by_one_of(in_flight) {
             continue;
         }
-        let item = deps.store.get_content(&holder.content_id).await?;
-        if !slot.is_leaked(item.as_ref(), now, deps.timing.slot_leak_after) {
+        let state = deps.store.holder_state(&holder.content_id).await?;
+        if !slot.is_leaked(state.as_ref(), now, deps.timing.slot_leak_after) {
             continue;
         }
-        match deps.store.free_slot(slot.index, &holder.content_id).await {
+        match deps.store.free_leaked_slot(slot.index, holder).await {
             Ok(()) => {
                 tracing::warn!(slot = slot.index, content_id = %holder.content_id, "leaked render slot freed");
                 freed += 1;

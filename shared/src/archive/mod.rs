@@ -8,6 +8,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use tokio::time::Instant;
+
 mod s3;
 
 pub use s3::S3Archive;
@@ -26,8 +28,13 @@ pub enum ArchiveError {
     /// Any other answer to the download, or a broken transfer.
     #[error("the video could not be downloaded (HTTP {status})")]
     DownloadStatus { status: u16 },
+    /// Never carries the link itself: HeyGen's presigned URL is a credential to
+    /// the file (section 11), so no error built here names it.
     #[error("the video could not be downloaded")]
     Download(#[source] BoxError),
+    /// The copy did not finish before the tick's copy deadline; abandoned.
+    #[error("the copy was cut short at the tick's deadline")]
+    Deadline,
     /// Fewer or more bytes than announced, or stored, than were downloaded.
     #[error("size mismatch: {expected} bytes expected, {got} received")]
     SizeMismatch { expected: u64, got: u64 },
@@ -40,8 +47,23 @@ pub trait VideoArchive: Send + Sync {
     /// Copies the file at `url` to `key` (`video/mp4`), streamed, and returns its
     /// size. If `key` holds an object already (an earlier copy whose record was
     /// lost), that object's size is returned and nothing is downloaded: copying
-    /// twice makes one object.
-    fn copy<'a>(&'a self, url: &'a str, key: &'a str) -> BoxFuture<'a, Result<u64, ArchiveError>>;
+    /// twice makes one object. Nothing outlives `deadline`: a copy still running
+    /// then is abandoned (its upload aborted) and is [`ArchiveError::Deadline`].
+    fn copy<'a>(&'a self, url: &'a str, key: &'a str, deadline: Instant) -> BoxFuture<'a, Result<u64, ArchiveError>>;
+}
+
+/// A download failure, without the URL reqwest would otherwise name in it.
+pub(crate) fn download_error(err: reqwest::Error) -> ArchiveError {
+    ArchiveError::Download(Box::new(err.without_url()))
+}
+
+/// A URL as it may be logged: scheme, host and path; never the query (a
+/// presigned URL's signature) nor user information.
+pub fn loggable_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(url) => format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or_default(), url.path()),
+        Err(_) => "<not a URL>".to_string(),
+    }
 }
 
 /// The object key of a video: `videos/{content_id}/{video_id}.mp4`.
@@ -73,5 +95,12 @@ mod tests {
             "a content id is one path segment"
         );
         assert_eq!(video_url("not a url", "c", "v"), None);
+    }
+
+    #[test]
+    fn a_logged_url_keeps_no_query_and_no_credentials() {
+        let presigned = "https://user:pw@files.heygen.ai/v/abc.mp4?Expires=1&Signature=s3cr3t&Key-Pair-Id=K";
+        assert_eq!(loggable_url(presigned), "https://files.heygen.ai/v/abc.mp4");
+        assert_eq!(loggable_url("not a url?Signature=s3cr3t"), "<not a URL>");
     }
 }

@@ -11,7 +11,9 @@
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
-use super::{ArchiveError, BoxFuture, VideoArchive};
+use tokio::time::Instant;
+
+use super::{ArchiveError, BoxFuture, VideoArchive, download_error};
 use crate::lazy_http::LazyHttp;
 
 /// The default part size.
@@ -65,13 +67,29 @@ impl S3Archive {
         }
     }
 
-    async fn copy_now(&self, url: &str, key: &str) -> Result<u64, ArchiveError> {
+    /// The copy, bounded by `deadline`: whatever is still running then (a
+    /// download HeyGen's CDN keeps open, a slow upload) is dropped, and a
+    /// multipart upload begun is aborted.
+    async fn copy_now(&self, url: &str, key: &str, deadline: Instant) -> Result<u64, ArchiveError> {
+        let mut upload = Upload { archive: self, key, id: None, parts: Vec::new() };
+        let copied = match tokio::time::timeout_at(deadline, self.copy_within(url, &mut upload)).await {
+            Ok(copied) => copied,
+            Err(_elapsed) => Err(ArchiveError::Deadline),
+        };
+        if copied.is_err() {
+            upload.abort().await;
+        }
+        copied
+    }
+
+    async fn copy_within(&self, url: &str, upload: &mut Upload<'_>) -> Result<u64, ArchiveError> {
+        let key = upload.key;
         if let Some(size) = self.stored_size(key).await? {
             tracing::info!(key, size, "already in the bucket; not copied again");
             return Ok(size);
         }
-        let http = self.http.client().await.map_err(|e| ArchiveError::Download(Box::new(e)))?;
-        let mut response = http.get(url).send().await.map_err(|e| ArchiveError::Download(Box::new(e)))?;
+        let http = self.http.client().await.map_err(download_error)?;
+        let mut response = http.get(url).send().await.map_err(download_error)?;
         let status = response.status().as_u16();
         if matches!(status, 403 | 404) {
             return Err(ArchiveError::LinkExpired { status });
@@ -80,20 +98,11 @@ impl S3Archive {
             return Err(ArchiveError::DownloadStatus { status });
         }
         let announced = response.content_length();
-        let mut upload = Upload { archive: self, key, id: None, parts: Vec::new() };
-        let copied = upload.stream(&mut response, announced).await;
-        match copied {
-            Ok(size) => {
-                // What the bucket holds is what was downloaded.
-                match self.stored_size(key).await? {
-                    Some(stored) if stored == size => Ok(size),
-                    stored => Err(ArchiveError::SizeMismatch { expected: size, got: stored.unwrap_or(0) }),
-                }
-            }
-            Err(err) => {
-                upload.abort().await;
-                Err(err)
-            }
+        let size = upload.stream(&mut response, announced).await?;
+        // What the bucket holds is what was downloaded.
+        match self.stored_size(key).await? {
+            Some(stored) if stored == size => Ok(size),
+            stored => Err(ArchiveError::SizeMismatch { expected: size, got: stored.unwrap_or(0) }),
         }
     }
 }
@@ -112,7 +121,7 @@ impl Upload<'_> {
         let part_size = self.archive.part_size;
         let mut buffer: Vec<u8> = Vec::with_capacity(part_size);
         let mut received: u64 = 0;
-        while let Some(chunk) = response.chunk().await.map_err(|e| ArchiveError::Download(Box::new(e)))? {
+        while let Some(chunk) = response.chunk().await.map_err(download_error)? {
             received += chunk.len() as u64;
             buffer.extend_from_slice(&chunk);
             if buffer.len() >= part_size {
@@ -160,7 +169,11 @@ impl Upload<'_> {
             .await;
         match completed {
             Err(err) if !already_there(&err) => Err(storage(err)),
-            _ => Ok(received),
+            _ => {
+                // Completed (or made by a concurrent copy): nothing left to abort.
+                self.id = None;
+                Ok(received)
+            }
         }
     }
 
@@ -218,7 +231,7 @@ impl Upload<'_> {
 }
 
 impl VideoArchive for S3Archive {
-    fn copy<'a>(&'a self, url: &'a str, key: &'a str) -> BoxFuture<'a, Result<u64, ArchiveError>> {
-        Box::pin(self.copy_now(url, key))
+    fn copy<'a>(&'a self, url: &'a str, key: &'a str, deadline: Instant) -> BoxFuture<'a, Result<u64, ArchiveError>> {
+        Box::pin(self.copy_now(url, key, deadline))
     }
 }

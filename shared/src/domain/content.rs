@@ -104,6 +104,17 @@ pub struct ContentItem {
     /// The render slot an item in flight holds (this service's own attribute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_slot: Option<u32>,
+    /// Not before this time is the item sent to HeyGen again, or its copy tried
+    /// again (section 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_retry_at: Option<String>,
+    /// Creates of this item HeyGen failed in a row (5xx, 408, 409, timeouts);
+    /// the service's own count behind the create back-off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_create_failures: Option<u32>,
+    /// HeyGen's first "no such video" answer about the current video (section 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_not_found_since: Option<String>,
 }
 
 /// How a trigger sees an item of an eligible creator, month and mode.
@@ -190,6 +201,12 @@ impl ContentItem {
             Some(Ok(at)) => at <= now.minus(stale_after),
             _ => true,
         }
+    }
+
+    /// Whether the item is waiting out a back-off at `now` (`heygen_retry_at`
+    /// later than `now`). An unreadable time waits for nothing.
+    pub fn backing_off(&self, now: Timestamp) -> bool {
+        self.heygen_retry_at.as_deref().and_then(|at| Timestamp::parse(at).ok()).is_some_and(|at| at > now)
     }
 
     /// The attempt number the next claim uses in its idempotency key: the stored
@@ -346,6 +363,19 @@ mod tests {
         assert_eq!(check_script(Some(&over)), Err(ScriptProblem::TooLong { chars: 5_001 }));
         assert_eq!(ScriptProblem::Missing.code(), "script_missing");
         assert_eq!(ScriptProblem::TooLong { chars: 1 }.code(), "script_too_long");
+    }
+
+    #[test]
+    fn an_item_backs_off_only_until_its_retry_time() {
+        let now = t("2026-03-01T12:00:00.000Z");
+        let mut i = item(Some("queued"));
+        assert!(!i.backing_off(now));
+        i.heygen_retry_at = Some("2026-03-01T12:00:00.001Z".into());
+        assert!(i.backing_off(now));
+        i.heygen_retry_at = Some("2026-03-01T12:00:00.000Z".into());
+        assert!(!i.backing_off(now), "due at that very moment");
+        i.heygen_retry_at = Some("soon".into());
+        assert!(!i.backing_off(now));
     }
 
     #[test]

@@ -17,14 +17,14 @@ pub use content::{
     Classification, ContentItem, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
 };
 pub use creator::Creator;
-pub use job::{Claim, Definiteness, Outcome, request_error_text};
+pub use job::{Backoff, Claim, Definiteness, Outcome, lost_video_text, request_error_text, retry_backoff};
 pub use settings::{MAX_RENDER_SLOTS, Settings};
-pub use slots::{RenderSlot, SLOT_LEAK_AFTER, SlotHolder, slot_key};
+pub use slots::{HolderState, RenderSlot, SLOT_LEAK_AFTER, SlotHolder, slot_key};
 pub use timestamp::{Timestamp, TimestampError};
 
 /// The settings table's known keys (contract section 3).
 pub mod setting_keys {
     pub use super::settings::{
-        CALLBACK_URL, DEFAULT_VOICE_ID, KNOWN_KEYS, MAX_CONCURRENT_RENDERS, REQUESTS_PER_SECOND,
+        CALLBACK_URL, DEFAULT_VOICE_ID, KNOWN_KEYS, MAX_CONCURRENT_RENDERS, MAX_RENDER_ATTEMPTS, REQUESTS_PER_SECOND,
     };
 }

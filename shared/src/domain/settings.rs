@@ -6,13 +6,17 @@ pub const CALLBACK_URL: &str = "heygen_callback_url";
 pub const DEFAULT_VOICE_ID: &str = "heygen_default_voice_id";
 pub const REQUESTS_PER_SECOND: &str = "heygen_requests_per_second";
 pub const MAX_CONCURRENT_RENDERS: &str = "heygen_max_concurrent_renders";
+pub const MAX_RENDER_ATTEMPTS: &str = "heygen_max_render_attempts";
 
 /// Every key the service reads, fetched together in one request.
-pub const KNOWN_KEYS: [&str; 4] = [CALLBACK_URL, DEFAULT_VOICE_ID, REQUESTS_PER_SECOND, MAX_CONCURRENT_RENDERS];
+pub const KNOWN_KEYS: [&str; 5] =
+    [CALLBACK_URL, DEFAULT_VOICE_ID, REQUESTS_PER_SECOND, MAX_CONCURRENT_RENDERS, MAX_RENDER_ATTEMPTS];
 
 pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 1.0;
 /// HeyGen's limit of concurrent video jobs on pay-as-you-go.
 pub const DEFAULT_MAX_CONCURRENT_RENDERS: u32 = 10;
+/// A render HeyGen reports failed is tried once more by itself.
+pub const DEFAULT_MAX_RENDER_ATTEMPTS: u32 = 2;
 /// A sanity ceiling: each slot is an item of the settings table read on dispatch.
 pub const MAX_RENDER_SLOTS: u32 = 100;
 
@@ -25,6 +29,9 @@ pub struct Settings {
     /// Render slots: at most this many items in flight. Always 1..=100 (more is
     /// capped at 100, each slot being an item read on dispatch).
     pub max_concurrent_renders: u32,
+    /// Renders HeyGen reports failed go back to the queue while the failed
+    /// attempt is below this (contract section 11). Always >= 1.
+    pub max_render_attempts: u32,
 }
 
 impl Default for Settings {
@@ -34,6 +41,7 @@ impl Default for Settings {
             default_voice_id: None,
             requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
             max_concurrent_renders: DEFAULT_MAX_CONCURRENT_RENDERS,
+            max_render_attempts: DEFAULT_MAX_RENDER_ATTEMPTS,
         }
     }
 }
@@ -78,11 +86,27 @@ impl Settings {
                 }
             },
         };
+        let max_render_attempts = match get(MAX_RENDER_ATTEMPTS) {
+            None => DEFAULT_MAX_RENDER_ATTEMPTS,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    tracing::warn!(
+                        setting = MAX_RENDER_ATTEMPTS,
+                        value = raw,
+                        default = DEFAULT_MAX_RENDER_ATTEMPTS,
+                        "setting is not a whole number of at least 1; using the default"
+                    );
+                    DEFAULT_MAX_RENDER_ATTEMPTS
+                }
+            },
+        };
         Self {
             callback_url: get(CALLBACK_URL).map(str::to_string),
             default_voice_id: get(DEFAULT_VOICE_ID).map(str::to_string),
             requests_per_second,
             max_concurrent_renders,
+            max_render_attempts,
         }
     }
 }
@@ -140,6 +164,19 @@ mod tests {
         for bad in ["0", "-1", "2.5", "many", ""] {
             let s = Settings::from_values(&values(&[(MAX_CONCURRENT_RENDERS, bad)]));
             assert_eq!(s.max_concurrent_renders, 10, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn render_attempts_are_a_whole_number_of_at_least_1_else_2() {
+        assert_eq!(Settings::default().max_render_attempts, 2);
+        let s = Settings::from_values(&values(&[(MAX_RENDER_ATTEMPTS, "1")]));
+        assert_eq!(s.max_render_attempts, 1);
+        let s = Settings::from_values(&values(&[(MAX_RENDER_ATTEMPTS, "5")]));
+        assert_eq!(s.max_render_attempts, 5);
+        for bad in ["0", "-1", "1.5", "twice", ""] {
+            let s = Settings::from_values(&values(&[(MAX_RENDER_ATTEMPTS, bad)]));
+            assert_eq!(s.max_render_attempts, 2, "{bad:?}");
         }
     }
 }

@@ -21,6 +21,30 @@ pub struct SlotHolder {
     pub taken_at: String,
 }
 
+/// What a slot's holder says of itself, read now (consistently). Only the two
+/// attributes the repair needs are read, so that an item the service cannot
+/// otherwise decode (section 11) keeps its slot while its stored status says it
+/// is in flight.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HolderState {
+    /// Its `heygen_status` is `requested` or `pending`.
+    pub in_flight: bool,
+    /// Its `heygen_slot`.
+    pub slot: Option<u32>,
+    /// `heygen_slot` is there but cannot be read: it may be any slot.
+    pub slot_unreadable: bool,
+}
+
+impl HolderState {
+    pub fn of(item: &ContentItem) -> Self {
+        Self { in_flight: item.is_pending(), slot: item.heygen_slot, slot_unreadable: false }
+    }
+
+    fn uses(&self, index: u32) -> bool {
+        self.in_flight && (self.slot == Some(index) || self.slot_unreadable)
+    }
+}
+
 /// One slot as read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderSlot {
@@ -49,9 +73,9 @@ impl RenderSlot {
     }
 
     /// Whether the slot is held, at least `after` ago, by an item that (as read
-    /// now, consistently) is not in flight on this slot.
-    pub fn is_leaked(&self, holder_now: Option<&ContentItem>, now: Timestamp, after: Duration) -> bool {
-        self.held_since_before(now, after) && !holder_now.is_some_and(|item| self.is_used_by(item))
+    /// now, consistently) is not in flight on this slot; `None`: the item is gone.
+    pub fn is_leaked(&self, holder_now: Option<&HolderState>, now: Timestamp, after: Duration) -> bool {
+        self.held_since_before(now, after) && !holder_now.is_some_and(|state| state.uses(self.index))
     }
 
     /// Whether one of `in_flight` (as listed, perhaps a little stale) is its
@@ -63,7 +87,7 @@ impl RenderSlot {
 
     fn is_used_by(&self, item: &ContentItem) -> bool {
         let holds = self.holder.as_ref().is_some_and(|holder| holder.content_id == item.content_id);
-        holds && item.is_pending() && item.heygen_slot == Some(self.index)
+        holds && HolderState::of(item).uses(self.index)
     }
 }
 
@@ -89,11 +113,16 @@ mod tests {
         let now = Timestamp::parse("2026-03-01T12:00:00.000Z").unwrap();
         let old = held("2026-03-01T11:57:00.000Z");
         let young = held("2026-03-01T11:59:30.000Z");
-        assert!(!old.is_leaked(Some(&item("pending", Some(3))), now, SLOT_LEAK_AFTER));
-        assert!(!old.is_leaked(Some(&item("requested", Some(3))), now, SLOT_LEAK_AFTER));
-        assert!(old.is_leaked(Some(&item("completed", Some(3))), now, SLOT_LEAK_AFTER));
-        assert!(old.is_leaked(Some(&item("pending", Some(4))), now, SLOT_LEAK_AFTER), "in flight on another slot");
-        assert!(old.is_leaked(Some(&item("queued", None)), now, SLOT_LEAK_AFTER));
+        let state = |status: &str, slot: Option<u32>| HolderState::of(&item(status, slot));
+        assert!(!old.is_leaked(Some(&state("pending", Some(3))), now, SLOT_LEAK_AFTER));
+        assert!(!old.is_leaked(Some(&state("requested", Some(3))), now, SLOT_LEAK_AFTER));
+        assert!(old.is_leaked(Some(&state("completed", Some(3))), now, SLOT_LEAK_AFTER));
+        assert!(old.is_leaked(Some(&state("pending", Some(4))), now, SLOT_LEAK_AFTER), "in flight on another slot");
+        assert!(old.is_leaked(Some(&state("queued", None)), now, SLOT_LEAK_AFTER));
+        let unreadable = HolderState { in_flight: true, slot: None, slot_unreadable: true };
+        assert!(!old.is_leaked(Some(&unreadable), now, SLOT_LEAK_AFTER), "in flight on a slot it cannot say");
+        let settled = HolderState { in_flight: false, ..unreadable };
+        assert!(old.is_leaked(Some(&settled), now, SLOT_LEAK_AFTER));
         assert!(old.is_leaked(None, now, SLOT_LEAK_AFTER), "the item is gone");
         assert!(!young.is_leaked(None, now, SLOT_LEAK_AFTER), "a claim may be on its way");
         assert!(old.held_since_before(now, SLOT_LEAK_AFTER) && !young.held_since_before(now, SLOT_LEAK_AFTER));

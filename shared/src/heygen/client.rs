@@ -53,8 +53,16 @@ impl HeygenClient {
     /// shortened down to `min_request_time`.
     fn least_attempt_time(&self, operation: Operation) -> Duration {
         match operation {
-            Operation::Create => self.policy.request_timeout,
+            Operation::Create => self.policy.create_timeout,
             Operation::Status | Operation::States => self.policy.min_request_time,
+        }
+    }
+
+    /// One attempt's timeout, before it is shortened to the deadline.
+    fn attempt_timeout(&self, operation: Operation) -> Duration {
+        match operation {
+            Operation::Create => self.policy.create_timeout,
+            Operation::Status | Operation::States => self.policy.request_timeout,
         }
     }
 
@@ -75,7 +83,8 @@ impl HeygenClient {
             if left < least {
                 return Err(HeygenError::Deadline);
             }
-            let request = build(http, self.policy.request_timeout.min(left)).header("x-api-key", key_header.clone());
+            let request =
+                build(http, self.attempt_timeout(operation).min(left)).header("x-api-key", key_header.clone());
             let err = match self.send_once(request, operation).await {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -101,7 +110,9 @@ impl HeygenClient {
         request: reqwest::RequestBuilder,
         operation: Operation,
     ) -> Result<T, HeygenError> {
-        let transport = |e: reqwest::Error| if e.is_timeout() { HeygenError::Timeout } else { HeygenError::Network(e) };
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() { HeygenError::Timeout } else { HeygenError::Network(e.without_url()) }
+        };
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         let retry_after = parse_retry_after(response.headers());

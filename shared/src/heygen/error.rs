@@ -45,13 +45,13 @@ pub enum HeygenError {
 
 impl HeygenError {
     /// Whether the answer is definite in the sense of 6.1: the next claim then
-    /// uses a new attempt number. 401 and 402 are definite (HeyGen may replay a
-    /// refusal for 24 h under the same key).
+    /// uses a new attempt number. 402 and the other 4xx are definite (HeyGen may
+    /// replay a refusal for 24 h under the same key); a 401 is not: a refused key
+    /// names no account, so HeyGen has nothing to replay, while a video made under
+    /// the key before (an answer lost) stays to be replayed once the key is fixed.
     pub fn definiteness(&self) -> Definiteness {
         match self {
-            Self::Unauthorized { .. } | Self::InsufficientCredit { .. } | Self::Rejected { .. } | Self::NotFound => {
-                Definiteness::Definite
-            }
+            Self::InsufficientCredit { .. } | Self::Rejected { .. } | Self::NotFound => Definiteness::Definite,
             _ => Definiteness::Indefinite,
         }
     }

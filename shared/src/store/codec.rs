@@ -45,14 +45,20 @@ pub(super) fn key_of(item: &Item, attr: &str) -> String {
     }
 }
 
-/// Decodes a page of items, skipping (with a warning) any that do not have the
-/// contract's shape rather than failing the whole listing.
+/// Decodes a page of items, skipping any that do not have the contract's shape
+/// rather than failing the whole listing (section 11): each is logged at error
+/// level with its key, for someone to mend.
 pub(super) fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>, key_attr: &str, out: &mut Vec<T>) {
     for item in items {
         let key = key_of(&item, key_attr);
         match decode(&key, item) {
             Ok(v) => out.push(v),
-            Err(err) => tracing::warn!(key = %key, error = %ErrorChain(&err), "skipping an item that cannot be read"),
+            Err(err) if key_attr == "content_id" => {
+                tracing::error!(content_id = %key, error = %ErrorChain(&err), "skipping a content item that cannot be read")
+            }
+            Err(err) => {
+                tracing::error!(key_attr, key = %key, error = %ErrorChain(&err), "skipping an item that cannot be read")
+            }
         }
     }
 }

@@ -5,17 +5,17 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, Select};
 
 use super::codec::Item;
 use super::codec::{decode, key_of, n, s, unavailable, update_error};
 use super::pages::all_pages;
-use super::{ARCHIVE_KEY_VALUE, PENDING_KEY_VALUE, QUEUE_KEY_VALUE, Store, StoreError, index};
+use super::{ARCHIVE_KEY_VALUE, PENDING_KEY_VALUE, QUEUE_KEY_ATTR, QUEUE_KEY_VALUE, Store, StoreError, index};
 use crate::config::TableNames;
 use crate::domain::setting_keys::KNOWN_KEYS;
 use crate::domain::{
-    Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, RenderSlot, Settings,
-    SlotHolder, Timestamp, slot_key,
+    Backoff, Claim, Classification, ContentItem, Creator, Definiteness, HolderState, JobStatus, Mode, Month, Outcome,
+    RenderSlot, Settings, SlotHolder, Timestamp, slot_key,
 };
 use crate::error_chain::ErrorChain;
 
@@ -90,17 +90,32 @@ impl DynamoStore {
                     req = req.expression_attribute_values(":to_copy", s(ARCHIVE_KEY_VALUE));
                 }
                 req.update_expression(format!(
-                    "SET {} REMOVE heygen_pending, heygen_error, heygen_slot",
+                    "SET {} REMOVE heygen_pending, heygen_error, heygen_slot, heygen_not_found_since, heygen_retry_at",
                     set.join(", ")
                 ))
             }
             Outcome::Failed { message } => req
                 .update_expression(
                     "SET heygen_status = :failed, heygen_error = :error, heygen_checked_at = :now, \
-                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one REMOVE heygen_pending, heygen_slot",
+                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one \
+                     REMOVE heygen_pending, heygen_slot, heygen_not_found_since, heygen_retry_at",
                 )
                 .expression_attribute_values(":now", s(now.to_string()))
                 .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+                .expression_attribute_values(":error", s(message))
+                .expression_attribute_values(":one", n(1)),
+            // Back to the queue under the next attempt (section 11); only an item
+            // that has a place in the queue.
+            Outcome::Retry { message } => req
+                .condition_expression(format!("{pending} AND attribute_exists(heygen_queue_order)"))
+                .update_expression(
+                    "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_error = :error, \
+                     heygen_checked_at = :now, heygen_attempt = if_not_exists(heygen_attempt, :one) + :one \
+                     REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_not_found_since, heygen_retry_at",
+                )
+                .expression_attribute_values(":now", s(now.to_string()))
+                .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+                .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
                 .expression_attribute_values(":error", s(message))
                 .expression_attribute_values(":one", n(1)),
         }
@@ -259,9 +274,9 @@ impl Store for DynamoStore {
         Ok(Settings::from_values(&values))
     }
 
-    async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
-        // The creators table is small and written by the platform: a filtered scan,
-        // then the full rule (non-empty avatar for the mode) in Rust.
+    async fn ai_creators(&self) -> Result<Vec<Creator>, StoreError> {
+        // The creators table is small and written by the platform: a filtered scan;
+        // the rest of the rule (a non-empty avatar for the mode) is the caller's.
         let client = &self.client;
         let mut creators: Vec<Creator> = all_pages("creator_id", |start| async move {
             let out = client
@@ -277,7 +292,6 @@ impl Store for DynamoStore {
             Ok((out.items, out.last_evaluated_key))
         })
         .await?;
-        creators.retain(|c| c.is_eligible_for(mode));
         creators.sort_by(|a, b| a.creator_id.cmp(&b.creator_id));
         Ok(creators)
     }
@@ -367,7 +381,7 @@ impl Store for DynamoStore {
                 "SET heygen_status = :requested, heygen_claim_id = :claim, heygen_attempt = :attempt, \
                  heygen_requested_at = :now, heygen_pending = :pending_key{set_slot} \
                  REMOVE heygen_video_id, heygen_video_url, heygen_thumbnail_url, heygen_error, heygen_completed_at, \
-                 heygen_checked_at, heygen_queue{remove_slot}"
+                 heygen_checked_at, heygen_queue, heygen_retry_at, heygen_not_found_since{remove_slot}"
             ))
             .expression_attribute_values(":claim", s(&claim.claim_id))
             .expression_attribute_values(":attempt", n(claim.attempt))
@@ -404,7 +418,7 @@ impl Store for DynamoStore {
             .update_expression(
                 "SET heygen_status = :queued_status, heygen_queued_at = :now, heygen_callback_url = :callback, \
                  heygen_queue = :queue_key, heygen_queue_order = :order \
-                 REMOVE heygen_pending, heygen_slot, heygen_claim_id",
+                 REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_retry_at, heygen_create_failures",
             )
             .expression_attribute_values(":queued_status", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":now", s(now.to_string()))
@@ -434,26 +448,39 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn requeue(&self, claim: &Claim, definiteness: Definiteness) -> Result<(), StoreError> {
-        self.client
+    async fn requeue(
+        &self,
+        claim: &Claim,
+        definiteness: Definiteness,
+        backoff: Option<Backoff>,
+    ) -> Result<(), StoreError> {
+        let set_backoff =
+            if backoff.is_some() { ", heygen_retry_at = :retry_at, heygen_create_failures = :failures" } else { "" };
+        let mut req = self
+            .client
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(&claim.content_id))
-            .update_expression(
-                "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_attempt = :attempt \
-                 REMOVE heygen_pending, heygen_slot, heygen_claim_id",
-            )
-            .condition_expression(
-                "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
-            )
-            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-            .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
-            .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
-            .expression_attribute_values(":claim", s(&claim.claim_id))
-            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-            .send()
-            .await
-            .map_err(|e| update_error("UpdateItem (requeue)", e))?;
+            .update_expression(format!(
+                "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_attempt = :attempt{set_backoff} \
+                 REMOVE heygen_pending, heygen_slot, heygen_claim_id"
+            ));
+        if let Some(backoff) = backoff {
+            req = req
+                .expression_attribute_values(":retry_at", s(backoff.until.to_string()))
+                .expression_attribute_values(":failures", n(backoff.failures));
+        }
+        req.condition_expression(
+            "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
+        )
+        .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+        .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+        .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+        .expression_attribute_values(":claim", s(&claim.claim_id))
+        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+        .send()
+        .await
+        .map_err(|e| update_error("UpdateItem (requeue)", e))?;
         self.free_claim_slot(&claim.content_id, claim.slot).await;
         Ok(())
     }
@@ -464,6 +491,31 @@ impl Store for DynamoStore {
         items.retain(ContentItem::is_queued);
         items.sort_by_key(ContentItem::queue_order);
         Ok(items)
+    }
+
+    async fn count_queued(&self) -> Result<usize, StoreError> {
+        let mut count = 0usize;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.content)
+                .index_name(index::CONTENT_QUEUE)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", QUEUE_KEY_ATTR)
+                .expression_attribute_values(":v", s(QUEUE_KEY_VALUE))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            count += usize::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
     }
 
     async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
@@ -512,12 +564,72 @@ impl Store for DynamoStore {
         Ok(())
     }
 
+    async fn free_leaked_slot(&self, index: u32, as_judged: &SlotHolder) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.settings)
+            .key("key", s(slot_key(index)))
+            .update_expression("REMOVE holder, taken_at")
+            .condition_expression("holder = :cid AND taken_at = :at")
+            .expression_attribute_values(":cid", s(&as_judged.content_id))
+            .expression_attribute_values(":at", s(&as_judged.taken_at))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (free leaked slot)", e))?;
+        Ok(())
+    }
+
+    async fn holder_state(&self, content_id: &str) -> Result<Option<HolderState>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .projection_expression("heygen_status, heygen_slot")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(out.item.map(|item| {
+            let in_flight = matches!(item.get("heygen_status"), Some(AttributeValue::S(status))
+                if JobStatus::parse(status).is_some_and(|s| s.is_pending()));
+            let (slot, slot_unreadable) = match item.get("heygen_slot") {
+                None => (None, false),
+                Some(AttributeValue::N(index)) => match index.parse::<u32>() {
+                    Ok(index) => (Some(index), false),
+                    Err(_) => (None, true),
+                },
+                Some(_) => (None, true),
+            };
+            HolderState { in_flight, slot, slot_unreadable }
+        }))
+    }
+
+    async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .update_expression(
+                "SET heygen_checked_at = :now, heygen_not_found_since = if_not_exists(heygen_not_found_since, :now)",
+            )
+            .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":vid", s(video_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (mark not found)", e))?;
+        Ok(())
+    }
+
     async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(content_id))
-            .update_expression("SET heygen_checked_at = :now")
+            .update_expression("SET heygen_checked_at = :now REMOVE heygen_not_found_since")
             .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
             .expression_attribute_values(":now", s(now.to_string()))
             .expression_attribute_values(":vid", s(video_id))
@@ -535,7 +647,7 @@ impl Store for DynamoStore {
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(&claim.content_id))
-            .update_expression("SET heygen_video_id = :vid, heygen_status = :pending")
+            .update_expression("SET heygen_video_id = :vid, heygen_status = :pending REMOVE heygen_create_failures")
             .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
             .expression_attribute_values(":vid", s(video_id))
             .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
@@ -588,6 +700,7 @@ impl Store for DynamoStore {
     ) -> Result<(), StoreError> {
         let operation = "UpdateItem (apply outcome)";
         let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
+        // A retried render is not archived: it is queued again.
         let archive = !attach_video;
         let first = self.outcome_update(content_id, video_id, outcome, now, attach, archive).send().await;
         let written = match first.map_err(|e| update_error(operation, e)) {
@@ -640,15 +753,16 @@ impl Store for DynamoStore {
                 ))
                 .update_expression(
                     "SET creator_video_url = :url, #status = :submitted, video_archived_at = :now \
-                     REMOVE heygen_archive, heygen_archive_error",
+                     REMOVE heygen_archive, heygen_archive_error, heygen_retry_at",
                 )
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":url", s(url))
                 .expression_attribute_values(":submitted", s("submitted"))
                 .expression_attribute_values(":empty", s(""))
             } else {
-                req.condition_expression(condition)
-                    .update_expression("SET video_archived_at = :now REMOVE heygen_archive, heygen_archive_error")
+                req.condition_expression(condition).update_expression(
+                    "SET video_archived_at = :now REMOVE heygen_archive, heygen_archive_error, heygen_retry_at",
+                )
             }
         };
         let operation = "UpdateItem (archive done)";
@@ -662,12 +776,21 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn archive_failed(&self, content_id: &str, video_id: &str, reason: &str) -> Result<(), StoreError> {
+    async fn archive_failed(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        reason: &str,
+        retry_at: Timestamp,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(content_id))
-            .update_expression("SET heygen_archive_error = :reason ADD heygen_archive_attempts :one")
+            .update_expression(
+                "SET heygen_archive_error = :reason, heygen_retry_at = :retry_at ADD heygen_archive_attempts :one",
+            )
+            .expression_attribute_values(":retry_at", s(retry_at.to_string()))
             .condition_expression("heygen_video_id = :vid AND attribute_exists(heygen_archive)")
             .expression_attribute_values(":reason", s(reason))
             .expression_attribute_values(":one", n(1))

@@ -9,7 +9,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, RenderSlot, Settings, Timestamp};
+use crate::domain::{
+    Backoff, Claim, ContentItem, Creator, Definiteness, HolderState, Mode, Month, Outcome, RenderSlot, Settings,
+    SlotHolder, Timestamp,
+};
 
 mod codec;
 mod dynamo;
@@ -74,8 +77,18 @@ pub trait Store: Send + Sync {
     /// All known settings, in one request, with the section 3 fallbacks.
     fn settings(&self) -> impl Future<Output = Result<Settings, StoreError>> + Send;
 
+    /// Every active AI creator (`is_ai` and `active`), by creator id, in one
+    /// read: a tick filters them for both modes.
+    fn ai_creators(&self) -> impl Future<Output = Result<Vec<Creator>, StoreError>> + Send;
+
     /// The active AI creators with a non-empty avatar for `mode`.
-    fn eligible_creators(&self, mode: Mode) -> impl Future<Output = Result<Vec<Creator>, StoreError>> + Send;
+    fn eligible_creators(&self, mode: Mode) -> impl Future<Output = Result<Vec<Creator>, StoreError>> + Send {
+        async move {
+            let mut creators = self.ai_creators().await?;
+            creators.retain(|c| c.is_eligible_for(mode));
+            Ok(creators)
+        }
+    }
 
     /// All content assigned to `creator_id` dated in `month` with `mode`.
     fn content_for(
@@ -118,12 +131,22 @@ pub trait Store: Send + Sync {
     fn dequeue(&self, content_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Puts a claim back in the queue after a batch-stopping answer, the attempt
-    /// advanced when the answer was definite; frees its slot.
-    fn requeue(&self, claim: &Claim, definiteness: Definiteness)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// advanced when the answer was definite, with `backoff` when HeyGen failed
+    /// (section 11: `heygen_retry_at` and the count of failures in a row); frees
+    /// its slot.
+    fn requeue(
+        &self,
+        claim: &Claim,
+        definiteness: Definiteness,
+        backoff: Option<Backoff>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The render queue in the order it is worked: `(date, creator_id, content_id)`.
     fn list_queued(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+
+    /// How many items the queue holds, without reading them (a gauge: the index
+    /// may lag a write by a moment).
+    fn count_queued(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Slots `0..count`, as they stand (read consistently).
     fn render_slots(&self, count: u32) -> impl Future<Output = Result<Vec<RenderSlot>, StoreError>> + Send;
@@ -139,9 +162,32 @@ pub trait Store: Send + Sync {
     /// Frees slot `index`: conditional on `content_id` holding it.
     fn free_slot(&self, index: u32, content_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Frees a leaked slot: conditional on it being still held exactly as it was
+    /// judged (`holder` and `taken_at`), so that a slot taken again meanwhile,
+    /// even by the same item, stays held.
+    fn free_leaked_slot(
+        &self,
+        index: u32,
+        as_judged: &SlotHolder,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// What the item says of its flight (status and slot only, read
+    /// consistently), however unreadable the rest of it; `None`: no such item.
+    fn holder_state(&self, content_id: &str) -> impl Future<Output = Result<Option<HolderState>, StoreError>> + Send;
+
     /// Records that HeyGen's status of `video_id` was read at `now`: conditional
     /// on the item still being pending on that video.
     fn mark_checked(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that HeyGen said it does not know `video_id`: the check, and the
+    /// first such answer in `heygen_not_found_since` (kept if there is one).
+    /// Conditional on the item still being pending on that video.
+    fn mark_not_found(
         &self,
         content_id: &str,
         video_id: &str,
@@ -189,13 +235,15 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Counts a failed copy of `video_id` (`heygen_archive_attempts`) and keeps
-    /// its reason (`heygen_archive_error`); it stays to be copied.
+    /// Counts a failed copy of `video_id` (`heygen_archive_attempts`), keeps
+    /// its reason (`heygen_archive_error`) and when to try again
+    /// (`heygen_retry_at`); it stays to be copied.
     fn archive_failed(
         &self,
         content_id: &str,
         video_id: &str,
         reason: &str,
+        retry_at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every pending item, oldest `heygen_requested_at` first, ties by content id.

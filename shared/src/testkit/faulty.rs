@@ -7,14 +7,17 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::lock;
-use crate::domain::{Claim, ContentItem, Creator, Definiteness, Mode, Month, Outcome, RenderSlot, Settings, Timestamp};
+use crate::domain::{
+    Backoff, Claim, ContentItem, Creator, Definiteness, HolderState, Mode, Month, Outcome, RenderSlot, Settings,
+    SlotHolder, Timestamp,
+};
 use crate::store::{Store, StoreError};
 
 /// The store's operations, as a fault names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StoreOp {
     Settings,
-    EligibleCreators,
+    Creators,
     ContentFor,
     GetContent,
     FindByVideoId,
@@ -27,10 +30,14 @@ pub enum StoreOp {
     Dequeue,
     Requeue,
     ListQueued,
+    CountQueued,
     RenderSlots,
     TakeSlot,
     FreeSlot,
+    FreeLeakedSlot,
+    HolderState,
     MarkChecked,
+    MarkNotFound,
     ListUnarchived,
     ArchiveDone,
     ArchiveFailed,
@@ -42,6 +49,8 @@ enum Fault {
     After(StoreOp, usize),
     /// Every call of the operation about this content id fails.
     For(StoreOp, String),
+    /// Every call of the operation takes this long before it is made.
+    Slow(StoreOp, Duration),
 }
 
 /// `inner`, with faults. Calls are counted per operation.
@@ -68,12 +77,25 @@ impl<S: Store> Faulty<S> {
         self
     }
 
+    /// `op` takes `delay` before each call (a DynamoDB slow to answer).
+    pub fn slow(mut self, op: StoreOp, delay: Duration) -> Self {
+        self.faults.push(Fault::Slow(op, delay));
+        self
+    }
+
     /// How many times `op` was called, failed calls included.
     pub fn calls(&self, op: StoreOp) -> usize {
         lock(&self.calls).get(&op).copied().unwrap_or(0)
     }
 
-    fn check(&self, op: StoreOp, content_id: Option<&str>) -> Result<(), StoreError> {
+    async fn check(&self, op: StoreOp, content_id: Option<&str>) -> Result<(), StoreError> {
+        for fault in &self.faults {
+            if let Fault::Slow(o, delay) = fault
+                && *o == op
+            {
+                tokio::time::sleep(*delay).await;
+            }
+        }
         let earlier = {
             let mut calls = lock(&self.calls);
             let n = calls.entry(op).or_insert(0);
@@ -83,6 +105,7 @@ impl<S: Store> Faulty<S> {
         let fails = self.faults.iter().any(|fault| match fault {
             Fault::After(o, after) => *o == op && earlier >= *after,
             Fault::For(o, id) => *o == op && content_id == Some(id.as_str()),
+            Fault::Slow(..) => false,
         });
         if fails {
             return Err(StoreError::Unavailable {
@@ -96,27 +119,27 @@ impl<S: Store> Faulty<S> {
 
 impl<S: Store> Store for Faulty<S> {
     async fn settings(&self) -> Result<Settings, StoreError> {
-        self.check(StoreOp::Settings, None)?;
+        self.check(StoreOp::Settings, None).await?;
         self.inner.settings().await
     }
 
-    async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
-        self.check(StoreOp::EligibleCreators, None)?;
-        self.inner.eligible_creators(mode).await
+    async fn ai_creators(&self) -> Result<Vec<Creator>, StoreError> {
+        self.check(StoreOp::Creators, None).await?;
+        self.inner.ai_creators().await
     }
 
     async fn content_for(&self, creator_id: &str, month: Month, mode: Mode) -> Result<Vec<ContentItem>, StoreError> {
-        self.check(StoreOp::ContentFor, None)?;
+        self.check(StoreOp::ContentFor, None).await?;
         self.inner.content_for(creator_id, month, mode).await
     }
 
     async fn get_content(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
-        self.check(StoreOp::GetContent, Some(content_id))?;
+        self.check(StoreOp::GetContent, Some(content_id)).await?;
         self.inner.get_content(content_id).await
     }
 
     async fn find_by_video_id(&self, video_id: &str) -> Result<Option<ContentItem>, StoreError> {
-        self.check(StoreOp::FindByVideoId, None)?;
+        self.check(StoreOp::FindByVideoId, None).await?;
         self.inner.find_by_video_id(video_id).await
     }
 
@@ -127,7 +150,7 @@ impl<S: Store> Store for Faulty<S> {
         stale_after: Duration,
         slot: Option<u32>,
     ) -> Result<Claim, StoreError> {
-        self.check(StoreOp::Claim, Some(&item.content_id))?;
+        self.check(StoreOp::Claim, Some(&item.content_id)).await?;
         self.inner.claim(item, now, stale_after, slot).await
     }
 
@@ -138,52 +161,77 @@ impl<S: Store> Store for Faulty<S> {
         stale_after: Duration,
         callback_url: &str,
     ) -> Result<(), StoreError> {
-        self.check(StoreOp::Enqueue, Some(&item.content_id))?;
+        self.check(StoreOp::Enqueue, Some(&item.content_id)).await?;
         self.inner.enqueue(item, now, stale_after, callback_url).await
     }
 
     async fn dequeue(&self, content_id: &str) -> Result<(), StoreError> {
-        self.check(StoreOp::Dequeue, Some(content_id))?;
+        self.check(StoreOp::Dequeue, Some(content_id)).await?;
         self.inner.dequeue(content_id).await
     }
 
-    async fn requeue(&self, claim: &Claim, definiteness: Definiteness) -> Result<(), StoreError> {
-        self.check(StoreOp::Requeue, Some(&claim.content_id))?;
-        self.inner.requeue(claim, definiteness).await
+    async fn requeue(
+        &self,
+        claim: &Claim,
+        definiteness: Definiteness,
+        backoff: Option<Backoff>,
+    ) -> Result<(), StoreError> {
+        self.check(StoreOp::Requeue, Some(&claim.content_id)).await?;
+        self.inner.requeue(claim, definiteness, backoff).await
     }
 
     async fn list_queued(&self) -> Result<Vec<ContentItem>, StoreError> {
-        self.check(StoreOp::ListQueued, None)?;
+        self.check(StoreOp::ListQueued, None).await?;
         self.inner.list_queued().await
     }
 
+    async fn count_queued(&self) -> Result<usize, StoreError> {
+        self.check(StoreOp::CountQueued, None).await?;
+        self.inner.count_queued().await
+    }
+
     async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
-        self.check(StoreOp::RenderSlots, None)?;
+        self.check(StoreOp::RenderSlots, None).await?;
         self.inner.render_slots(count).await
     }
 
     async fn take_slot(&self, index: u32, content_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.check(StoreOp::TakeSlot, Some(content_id))?;
+        self.check(StoreOp::TakeSlot, Some(content_id)).await?;
         self.inner.take_slot(index, content_id, now).await
     }
 
     async fn free_slot(&self, index: u32, content_id: &str) -> Result<(), StoreError> {
-        self.check(StoreOp::FreeSlot, Some(content_id))?;
+        self.check(StoreOp::FreeSlot, Some(content_id)).await?;
         self.inner.free_slot(index, content_id).await
     }
 
+    async fn free_leaked_slot(&self, index: u32, as_judged: &SlotHolder) -> Result<(), StoreError> {
+        self.check(StoreOp::FreeLeakedSlot, Some(&as_judged.content_id)).await?;
+        self.inner.free_leaked_slot(index, as_judged).await
+    }
+
+    async fn holder_state(&self, content_id: &str) -> Result<Option<HolderState>, StoreError> {
+        self.check(StoreOp::HolderState, Some(content_id)).await?;
+        self.inner.holder_state(content_id).await
+    }
+
+    async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.check(StoreOp::MarkNotFound, Some(content_id)).await?;
+        self.inner.mark_not_found(content_id, video_id, now).await
+    }
+
     async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.check(StoreOp::MarkChecked, Some(content_id))?;
+        self.check(StoreOp::MarkChecked, Some(content_id)).await?;
         self.inner.mark_checked(content_id, video_id, now).await
     }
 
     async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
-        self.check(StoreOp::RecordVideo, Some(&claim.content_id))?;
+        self.check(StoreOp::RecordVideo, Some(&claim.content_id)).await?;
         self.inner.record_video(claim, video_id).await
     }
 
     async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
-        self.check(StoreOp::Release, Some(&claim.content_id))?;
+        self.check(StoreOp::Release, Some(&claim.content_id)).await?;
         self.inner.release(claim, error, definiteness).await
     }
 
@@ -195,12 +243,12 @@ impl<S: Store> Store for Faulty<S> {
         now: Timestamp,
         attach_video: bool,
     ) -> Result<(), StoreError> {
-        self.check(StoreOp::ApplyOutcome, Some(content_id))?;
+        self.check(StoreOp::ApplyOutcome, Some(content_id)).await?;
         self.inner.apply_outcome(content_id, video_id, outcome, now, attach_video).await
     }
 
     async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {
-        self.check(StoreOp::ListUnarchived, None)?;
+        self.check(StoreOp::ListUnarchived, None).await?;
         self.inner.list_unarchived().await
     }
 
@@ -211,17 +259,23 @@ impl<S: Store> Store for Faulty<S> {
         url: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.check(StoreOp::ArchiveDone, Some(content_id))?;
+        self.check(StoreOp::ArchiveDone, Some(content_id)).await?;
         self.inner.archive_done(content_id, video_id, url, now).await
     }
 
-    async fn archive_failed(&self, content_id: &str, video_id: &str, reason: &str) -> Result<(), StoreError> {
-        self.check(StoreOp::ArchiveFailed, Some(content_id))?;
-        self.inner.archive_failed(content_id, video_id, reason).await
+    async fn archive_failed(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        reason: &str,
+        retry_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.check(StoreOp::ArchiveFailed, Some(content_id)).await?;
+        self.inner.archive_failed(content_id, video_id, reason, retry_at).await
     }
 
     async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
-        self.check(StoreOp::ListPending, None)?;
+        self.check(StoreOp::ListPending, None).await?;
         self.inner.list_pending().await
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::lock;
 use crate::domain::{
-    Claim, Classification, ContentItem, Creator, Definiteness, JobStatus, Mode, Month, Outcome, RenderSlot, Settings,
-    SlotHolder, Timestamp,
+    Backoff, Claim, Classification, ContentItem, Creator, Definiteness, HolderState, JobStatus, Mode, Month, Outcome,
+    RenderSlot, Settings, SlotHolder, Timestamp,
 };
 use crate::store::{Store, StoreError};
 
@@ -95,9 +95,9 @@ impl Store for MemoryStore {
         Ok(Settings::from_values(&lock(&self.tables).settings))
     }
 
-    async fn eligible_creators(&self, mode: Mode) -> Result<Vec<Creator>, StoreError> {
+    async fn ai_creators(&self) -> Result<Vec<Creator>, StoreError> {
         let tables = lock(&self.tables);
-        Ok(tables.creators.values().filter(|c| c.is_eligible_for(mode)).cloned().collect())
+        Ok(tables.creators.values().filter(|c| c.is_ai && c.active).cloned().collect())
     }
 
     async fn content_for(&self, creator_id: &str, month: Month, mode: Mode) -> Result<Vec<ContentItem>, StoreError> {
@@ -150,6 +150,8 @@ impl Store for MemoryStore {
             item.heygen_error = None;
             item.heygen_completed_at = None;
             item.heygen_checked_at = None;
+            item.heygen_retry_at = None;
+            item.heygen_not_found_since = None;
         })?;
         Ok(claim)
     }
@@ -170,6 +172,8 @@ impl Store for MemoryStore {
             item.heygen_queue_order = Some(item.queue_order());
             item.heygen_slot = None;
             item.heygen_claim_id = None;
+            item.heygen_retry_at = None;
+            item.heygen_create_failures = None;
         })
     }
 
@@ -182,7 +186,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn requeue(&self, claim: &Claim, definiteness: Definiteness) -> Result<(), StoreError> {
+    async fn requeue(
+        &self,
+        claim: &Claim,
+        definiteness: Definiteness,
+        backoff: Option<Backoff>,
+    ) -> Result<(), StoreError> {
         let condition = |item: &ContentItem| {
             holds(item, claim) && status_is(item, JobStatus::Requested) && item.heygen_queue_order.is_some()
         };
@@ -191,6 +200,10 @@ impl Store for MemoryStore {
             item.heygen_attempt = Some(claim.attempt_after_release(definiteness));
             item.heygen_slot = None;
             item.heygen_claim_id = None;
+            if let Some(backoff) = backoff {
+                item.heygen_retry_at = Some(backoff.until.to_string());
+                item.heygen_create_failures = Some(backoff.failures);
+            }
         })?;
         self.free(claim.slot, &claim.content_id);
         Ok(())
@@ -201,6 +214,10 @@ impl Store for MemoryStore {
         let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_queued()).cloned().collect();
         items.sort_by_key(ContentItem::queue_order);
         Ok(items)
+    }
+
+    async fn count_queued(&self) -> Result<usize, StoreError> {
+        Ok(lock(&self.tables).content.values().filter(|i| i.is_queued()).count())
     }
 
     async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
@@ -228,9 +245,35 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn free_leaked_slot(&self, index: u32, as_judged: &SlotHolder) -> Result<(), StoreError> {
+        let mut tables = lock(&self.tables);
+        match tables.slots.get(&index) {
+            Some(holder) if holder == as_judged => {
+                tables.slots.remove(&index);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn holder_state(&self, content_id: &str) -> Result<Option<HolderState>, StoreError> {
+        Ok(self.item(content_id).as_ref().map(HolderState::of))
+    }
+
+    async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let condition = |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.is_pending();
+        self.update(content_id, condition, |item| {
+            item.heygen_checked_at = Some(now.to_string());
+            item.heygen_not_found_since.get_or_insert_with(|| now.to_string());
+        })
+    }
+
     async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
         let condition = |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.is_pending();
-        self.update(content_id, condition, |item| item.heygen_checked_at = Some(now.to_string()))
+        self.update(content_id, condition, |item| {
+            item.heygen_checked_at = Some(now.to_string());
+            item.heygen_not_found_since = None;
+        })
     }
 
     async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
@@ -238,6 +281,7 @@ impl Store for MemoryStore {
         self.update(&claim.content_id, condition, |item| {
             item.heygen_video_id = Some(video_id.to_string());
             item.heygen_status = Some(JobStatus::Pending.as_str().to_string());
+            item.heygen_create_failures = None;
         })
     }
 
@@ -261,7 +305,12 @@ impl Store for MemoryStore {
         now: Timestamp,
         attach_video: bool,
     ) -> Result<(), StoreError> {
-        let condition = |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.is_pending();
+        let retry = matches!(outcome, Outcome::Retry { .. });
+        let condition = |item: &ContentItem| {
+            item.heygen_video_id.as_deref() == Some(video_id)
+                && item.is_pending()
+                && (!retry || item.heygen_queue_order.is_some())
+        };
         let mut old_slot = None;
         self.update(content_id, condition, |item| {
             old_slot = item.heygen_slot.take();
@@ -306,15 +355,23 @@ impl Store for MemoryStore {
             item.video_archived_at = Some(now.to_string());
             item.heygen_archive = None;
             item.heygen_archive_error = None;
+            item.heygen_retry_at = None;
         })
     }
 
-    async fn archive_failed(&self, content_id: &str, video_id: &str, reason: &str) -> Result<(), StoreError> {
+    async fn archive_failed(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        reason: &str,
+        retry_at: Timestamp,
+    ) -> Result<(), StoreError> {
         let condition =
             |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.heygen_archive.is_some();
         self.update(content_id, condition, |item| {
             item.heygen_archive_error = Some(reason.to_string());
             item.heygen_archive_attempts = Some(item.heygen_archive_attempts.unwrap_or(0) + 1);
+            item.heygen_retry_at = Some(retry_at.to_string());
         })
     }
 
@@ -341,6 +398,8 @@ fn holds(item: &ContentItem, claim: &Claim) -> bool {
 
 /// HeyGen's final answer written on an item (the DynamoDB adapter's `SET`s).
 fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_video: bool) {
+    item.heygen_not_found_since = None;
+    item.heygen_retry_at = None;
     match outcome {
         Outcome::Completed { video_url, thumbnail_url } => {
             item.heygen_status = Some(JobStatus::Completed.as_str().to_string());
@@ -361,6 +420,12 @@ fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_vide
             item.heygen_status = Some(JobStatus::Failed.as_str().to_string());
             item.heygen_error = Some(message.clone());
             item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);
+        }
+        Outcome::Retry { message } => {
+            item.heygen_status = Some(JobStatus::Queued.as_str().to_string());
+            item.heygen_error = Some(message.clone());
+            item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);
+            item.heygen_claim_id = None;
         }
     }
 }

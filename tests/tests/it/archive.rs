@@ -151,7 +151,8 @@ async fn a_failed_copy_is_counted_kept_and_retried_and_never_submitted() {
         .with_priority(1)
         .mount(&stack.heygen)
         .await;
-    for attempts in 1..=2 {
+    for attempts in 1..=2u32 {
+        let before = Timestamp::now();
         let report = stack.tick().await;
         assert_eq!((report.archived, report.archive_failures), (0, 1), "{report:?}");
         let raw = stack.tables.content_raw("c-1").await;
@@ -159,13 +160,21 @@ async fn a_failed_copy_is_counted_kept_and_retried_and_never_submitted() {
         assert!(raw["heygen_archive_error"].as_str().unwrap().contains("500"), "{raw}");
         assert!(raw.get("creator_video_url").is_none() && raw["status"] == "draft", "never submitted: {raw}");
         assert!(bucket.keys().await.is_empty(), "no object");
+        // A back-off of 1 minute, then 2: the next tick passes it over.
+        let retry_at = Timestamp::parse(raw["heygen_retry_at"].as_str().unwrap()).unwrap();
+        let backoff = retry_at.seconds_since(before);
+        assert!((60 * u64::from(attempts) - 1..=60 * u64::from(attempts) + 5).contains(&backoff), "{backoff} s");
+        let report = stack.tick().await;
+        assert_eq!((report.archived, report.archive_failures), (0, 0), "waiting: {report:?}");
+        // Time passes.
+        stack.tables.update_content("c-1", json!({"heygen_retry_at": "2026-01-01T00:00:00.000Z"})).await;
     }
     serve(&stack, "/files/v-1.mp4", b"at last".to_vec()).await;
     let report = stack.tick().await;
     assert_eq!(report.archived, 1, "{report:?}");
     let raw = stack.tables.content_raw("c-1").await;
     assert_eq!(raw["status"], "submitted");
-    assert!(raw.get("heygen_archive_error").is_none(), "{raw}");
+    assert!(raw.get("heygen_archive_error").is_none() && raw.get("heygen_retry_at").is_none(), "{raw}");
 }
 
 #[tokio::test]
@@ -270,7 +279,8 @@ async fn copying_a_200_mb_video_keeps_memory_bounded() {
     // Start the peak afresh (Linux: writing 5 to clear_refs resets VmHWM).
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
     let before = peak_rss_kib();
-    let size = shared::archive::VideoArchive::copy(&archive, &url, "videos/big/v.mp4").await.unwrap();
+    let far = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+    let size = shared::archive::VideoArchive::copy(&archive, &url, "videos/big/v.mp4", far).await.unwrap();
     let peak = peak_rss_kib();
     let _ = server.kill().await;
     assert_eq!(size, SIZE);

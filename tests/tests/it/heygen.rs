@@ -123,7 +123,8 @@ async fn an_empty_or_over_long_script_makes_no_request() {
 /// (status, HeyGen code, expected contract code, definite, attempts made)
 const CREATE_CASES: [(u16, &str, &str, bool, usize); 11] = [
     (400, "invalid_parameter", "heygen_rejected", true, 1),
-    (401, "authentication_failed", "heygen_auth_failed", true, 1),
+    // A refused key names no account: nothing to replay, the attempt is kept (6.1).
+    (401, "authentication_failed", "heygen_auth_failed", false, 1),
     (402, "insufficient_credit", "heygen_insufficient_credit", true, 1),
     (403, "forbidden", "heygen_rejected", true, 1),
     (404, "not_found", "heygen_rejected", true, 1),
@@ -221,7 +222,7 @@ async fn a_deadline_cuts_retries_short() {
         .await;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(2);
-    let policy = RetryPolicy { request_timeout: Duration::from_secs(1), ..fast_policy() };
+    let policy = RetryPolicy { create_timeout: Duration::from_secs(1), ..fast_policy() };
     let err = client(&server, policy).create_video(&key(), &video(), deadline).await.unwrap_err();
     assert!(matches!(err, HeygenError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(5)), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "a 5 s wait does not fit in 2 s");
@@ -241,11 +242,33 @@ async fn no_request_starts_after_the_deadline() {
 async fn a_slow_answer_is_a_timeout_not_a_network_error() {
     let server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(created("v-1").set_delay(Duration::from_secs(3))).mount(&server).await;
-    let policy = RetryPolicy { request_timeout: Duration::from_millis(200), ..fast_policy() };
+    let policy = RetryPolicy { create_timeout: Duration::from_millis(200), ..fast_policy() };
     let err = client(&server, policy).create_video(&key(), &video(), far()).await.unwrap_err();
     assert!(matches!(err, HeygenError::Timeout), "{err:?}");
     assert_eq!(err.definiteness(), Definiteness::Indefinite);
     assert_eq!(server.received_requests().await.unwrap().len(), 3, "timeouts are retried under the same key");
+}
+
+#[tokio::test]
+async fn a_create_is_waited_for_longer_than_a_read() {
+    // HeyGen's create is slow at its tail (p99 30.8 s) while its reads are fast:
+    // the two timeouts differ, and a slow create is not cut off.
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(created("v-1").set_delay(Duration::from_millis(600))).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(status_body("completed").set_delay(Duration::from_millis(600)))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy {
+        request_timeout: Duration::from_millis(300),
+        create_timeout: Duration::from_secs(2),
+        max_attempts: 1,
+        ..fast_policy()
+    };
+    let c = client(&server, policy);
+    assert_eq!(c.create_video(&key(), &video(), far()).await.unwrap().video_id, "v-1");
+    assert!(matches!(c.video_status(&key(), "v-1", far()).await, Err(HeygenError::Timeout)));
+    assert_eq!(c.create_attempt_time(), Duration::from_secs(2), "a create starts only when all of it fits");
 }
 
 #[tokio::test]

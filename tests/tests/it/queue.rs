@@ -131,14 +131,14 @@ async fn a_requeued_claim_keeps_or_advances_its_attempt_and_frees_its_slot() {
         let queued = read(&tables, "c-1").await;
         store.take_slot(2, "c-1", now()).await.unwrap();
         let claim = store.claim(&queued, now(), STALE, Some(2)).await.unwrap();
-        store.requeue(&claim, definiteness).await.unwrap();
+        store.requeue(&claim, definiteness, None).await.unwrap();
         let raw = tables.content_raw("c-1").await;
         assert_eq!((raw["heygen_status"].as_str(), raw["heygen_attempt"].as_u64()), (Some("queued"), Some(attempt)));
         assert!(raw.get("heygen_slot").is_none() && raw.get("heygen_pending").is_none());
         assert!(store.render_slots(3).await.unwrap()[2].is_free(), "the slot is free again");
         assert_eq!(ids(&store.list_queued().await.unwrap()), ["c-1"]);
         // Only the claim that holds it can put it back.
-        assert!(matches!(store.requeue(&claim, definiteness).await, Err(StoreError::Conflict)));
+        assert!(matches!(store.requeue(&claim, definiteness, None).await, Err(StoreError::Conflict)));
     }
 }
 

@@ -67,7 +67,7 @@ async fn scenario(store: &impl Store) -> Vec<String> {
     log.push(format!("claim c-1 {}", answer(claim.as_ref().map(|_| ()).map_err(|_| StoreError::Conflict))));
     log.push(format!("claim c-1 again {}", answer(store.claim(&first, now(), STALE, Some(0)).await)));
     if let Ok(claim) = claim {
-        log.push(format!("requeue {}", answer(store.requeue(&claim, Definiteness::Definite).await)));
+        log.push(format!("requeue {}", answer(store.requeue(&claim, Definiteness::Definite, None).await)));
     }
     log.push(format!("dequeue c-3 {}", answer(store.dequeue("c-3").await)));
     log.push(format!("dequeue c-3 again {}", answer(store.dequeue("c-3").await)));

@@ -71,6 +71,8 @@ fn functions_are_built_from_the_workspace_with_their_timeouts() {
             _ => 29,
         };
         assert_eq!(timeout, want, "{name}");
+        // The Runtime API emulator gives each invocation the same time.
+        assert_eq!(devkit::runtime_api::lambda_timeout(binary).as_secs(), timeout, "{name}");
     }
 }
 
@@ -91,6 +93,7 @@ fn the_functions_get_every_variable_they_require() {
         "HEYGEN_CALLBACK_URL",
         "HEYGEN_CLAIM_STALE_SECONDS",
         "HEYGEN_RECONCILE_AFTER_SECONDS",
+        "HEYGEN_LOST_AFTER_SECONDS",
         "ADMIN_GROUP",
         "ADMIN_GROUPS_CLAIM",
         "METRICS_NAMESPACE",
@@ -122,6 +125,32 @@ fn the_read_only_listing_cannot_claim_and_no_function_can_delete_or_scan_content
         }
         assert!(actions.contains(&"secretsmanager:GetSecretValue".to_string()), "{name}");
     }
+}
+
+#[test]
+fn functions_may_write_only_the_services_own_settings() {
+    // Section 11: UpdateItem on the settings table only under keys starting with
+    // `_` (the render slots); the platform's settings are read-only.
+    let t = template();
+    let mut writers = 0;
+    for (name, f) in functions(&t) {
+        for policy in f["Properties"]["Policies"].as_sequence().unwrap() {
+            for statement in policy["Statement"].as_sequence().unwrap() {
+                let on_settings = format!("{:?}", statement["Resource"]).contains("SettingsTable");
+                let actions = format!("{:?}", statement["Action"]);
+                if !on_settings || !(actions.contains("Update") || actions.contains("Put") || actions.contains('*')) {
+                    continue;
+                }
+                writers += 1;
+                assert_eq!(actions, "String(\"dynamodb:UpdateItem\")", "{name}: only UpdateItem");
+                let keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                let keys: Vec<&str> =
+                    keys.as_sequence().map(|k| k.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                assert_eq!(keys, ["_*"], "{name}: settings writes not limited to _-prefixed keys");
+            }
+        }
+    }
+    assert_eq!(writers, 4, "every function frees render slots");
 }
 
 #[test]
@@ -231,6 +260,14 @@ fn alarms_watch_what_the_operator_must_act_on_and_go_to_one_topic() {
     assert!(has(&["HeygenErrors", "Code=String(\"heygen_auth_failed\")"]), "{all:#?}");
     assert!(has(&["HeygenErrors", "Code=String(\"heygen_insufficient_credit\")"]), "{all:#?}");
     assert!(has(&["AWS/SQS", "ApproximateNumberOfMessagesVisible", "HeygenWorkerFunctionTickQueue"]), "{all:#?}");
+    let ticks = alarms.iter().find(|(_, r)| r["Properties"]["MetricName"].as_str() == Some("TickFailures"));
+    let ticks = &ticks.expect("an alarm on TickFailures").1["Properties"];
+    assert!(is_ref_to(&ticks["Namespace"], "MetricsNamespace"));
+    let five_minutes =
+        (ticks["Period"].as_u64(), ticks["EvaluationPeriods"].as_u64(), ticks["DatapointsToAlarm"].as_u64());
+    assert_eq!(five_minutes, (Some(60), Some(5), Some(5)), "5 consecutive minutes");
+    assert_eq!(ticks["Threshold"].as_f64(), Some(1.0));
+    assert_eq!(ticks["ComparisonOperator"].as_str(), Some("GreaterThanOrEqualToThreshold"));
     let oldest = alarms.iter().find(|(_, r)| r["Properties"]["MetricName"].as_str() == Some("OldestInFlightSeconds"));
     assert_eq!(oldest.unwrap().1["Properties"]["Threshold"].as_u64(), Some(6 * 3600), "six hours");
     for (name, r) in &alarms {

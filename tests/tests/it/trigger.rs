@@ -317,7 +317,7 @@ async fn a_rejected_item_is_released_with_heygens_code_and_the_batch_goes_on() {
 
 /// The batch-stopping answers: (status, stopped code, attempt stored after).
 const STOPPERS: [(u16, &str, u64); 6] = [
-    (401, "heygen_auth_failed", 2),
+    (401, "heygen_auth_failed", 1),
     (402, "heygen_insufficient_credit", 2),
     (408, "heygen_unavailable", 1),
     (409, "heygen_unavailable", 1),
@@ -349,6 +349,11 @@ async fn batch_stopping_answers_put_the_item_back_in_the_queue_and_stop() {
         assert_eq!(raw["heygen_status"], "queued", "{http_status}: back in the queue");
         assert_eq!(raw["heygen_attempt"], attempt_after, "{http_status}");
         assert!(raw.get("heygen_slot").is_none(), "{http_status}: its slot is free");
+        // HeyGen failing on the item (not its concurrency, key or credit) puts it
+        // aside for a minute, so that it cannot stop every dispatch (section 11).
+        let aside = matches!(http_status, 408 | 409 | 503);
+        assert_eq!(raw.get("heygen_retry_at").is_some(), aside, "{http_status}: {raw}");
+        assert_eq!(raw.get("heygen_create_failures").and_then(Value::as_u64), aside.then_some(1), "{http_status}");
         assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "queued", "{http_status}: untried");
         let expected_requests = if matches!(http_status, 408 | 409 | 429 | 503) { 3 } else { 1 };
         assert_eq!(stack.creates_received().await.len(), expected_requests, "{http_status}");
@@ -413,7 +418,9 @@ async fn a_video_id_that_cannot_be_recorded_is_an_error_and_stops_the_batch() {
 
 #[tokio::test]
 async fn near_the_deadline_the_rest_stays_queued_and_a_tick_creates_it() {
-    let stack = Stack::new().await;
+    let mut stack = Stack::new().await;
+    // Queueing is quick here; only the creates' window is under test.
+    stack.deps.timing.queue_margin = Duration::from_secs(1);
     stack.creator("cr-a", Some("av-a"), None).await;
     for day in 1..=6 {
         stack.content(&format!("c-{day}"), "cr-a", &format!("2026-03-{day:02}"), json!({})).await;
@@ -442,7 +449,7 @@ async fn near_the_deadline_the_rest_stays_queued_and_a_tick_creates_it() {
     assert_eq!((second["triggered"].as_u64(), second["skipped_pending"].as_u64()), (Some(0), Some(6)));
     let tick = stack.tick().await;
     assert_eq!(tick.created as u64, q1, "{tick:?}");
-    assert_eq!((tick.queue_depth, tick.in_flight), (0, 6), "{tick:?}");
+    assert_eq!((tick.queue_depth, tick.in_flight), (Some(0), Some(6)), "{tick:?}");
 
     let keys: Vec<_> = stack.creates_received().await.iter().map(|r| header(r, "idempotency-key")).collect();
     let unique: HashSet<_> = keys.iter().collect();
@@ -604,4 +611,34 @@ async fn cancel_takes_a_month_out_of_the_queue_and_leaves_renders_in_flight() {
         stack.trigger(with_body(event("cancel"), r#"{"month":"2026-03","mode":"bible","dry_run":false}"#)).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("dry_run")));
     assert_eq!(stack.tables.content_raw("c-2").await["heygen_status"], "queued");
+}
+
+#[tokio::test]
+async fn queueing_stops_at_the_deadline_and_what_was_not_queued_is_remaining() {
+    // A slow DynamoDB (150 ms a write) and 10.6 s left, of which the last 10 s
+    // queue nothing: a few items are queued, the rest are `remaining`, untouched.
+    let tables = tests::Tables::create().await;
+    let store = Faulty::new(tables.store()).slow(StoreOp::Enqueue, Duration::from_millis(150));
+    let stack = Stack::with_store(tables, store).await;
+    stack.put_secret(&json!({"api_key": API_KEY}).to_string()).await;
+    assert_eq!(stack.deps.timing.queue_margin, Duration::from_secs(10));
+    stack.creator("cr-a", Some("av-a"), None).await;
+    for day in 1..=20 {
+        stack.content(&format!("c-{day:02}"), "cr-a", &format!("2026-03-{day:02}"), json!({})).await;
+    }
+    stack.heygen_accepts_creates().await;
+    let request = request_with_deadline(&event("trigger"), Duration::from_millis(10_600));
+    let (status, body) = call(admin_trigger::handle_request(&stack.deps, request).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stopped"], "deadline", "{body}");
+    let [triggered, queued, remaining] = ["triggered", "queued", "remaining"].map(|k| body[k].as_u64().unwrap());
+    assert!((1..=19).contains(&remaining), "{body}");
+    assert_eq!(triggered + queued + remaining, 20, "every item counted once: {body}");
+    let mut untouched = 0;
+    for day in 1..=20 {
+        if stack.tables.content_raw(&format!("c-{day:02}")).await.get("heygen_status").is_none() {
+            untouched += 1;
+        }
+    }
+    assert_eq!(untouched, remaining, "what is remaining was not written");
 }

@@ -274,8 +274,17 @@ fn a_failure_after_creating_is_replayed_not_paid_twice() {
         let first = run_once(&deps).await.unwrap();
         assert_eq!(first["stopped"], "heygen_unavailable", "{first}");
         assert_eq!(first["queued"], 1, "{first}");
+        // HeyGen failed on it: it waits aside (section 11), then is sent again.
+        let mut item = deps.store.inner.item(&content_id(0)).unwrap();
+        assert!(item.heygen_retry_at.is_some() && item.heygen_create_failures == Some(1), "{item:?}");
+        let report = tick(&deps).await;
+        assert_eq!((report.created, report.waiting), (0, 1), "{report:?}");
+        item.heygen_retry_at = Some("2026-01-01T00:00:00.000Z".into());
+        deps.store.inner.put_content(item);
         let report = tick(&deps).await;
         assert_eq!(report.created, 1, "{report:?}");
+        let item = deps.store.inner.item(&content_id(0)).unwrap();
+        assert_eq!(item.heygen_create_failures, None, "a create that succeeds resets the count");
         let creates = deps.heygen.creates();
         assert_eq!(creates.len(), 2);
         assert_eq!(creates[0].1, creates[1].1, "the same idempotency key both times");
