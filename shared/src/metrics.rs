@@ -53,7 +53,9 @@ pub fn heygen_error(code: &'static str) {
 /// not do its work, else 0), and each of the queue's depth, the flight and its
 /// oldest age that it read; one it could not read is not reported at all.
 pub fn tick(failed: bool, depth: Option<usize>, in_flight: Option<usize>, oldest_in_flight_seconds: Option<u64>) {
-    metrics::counter!(TICK_FAILURES).increment(u64::from(failed));
+    // A gauge, so that a tick that worked says 0 (a counter left at 0 is not
+    // written): the alarm sums it over each minute.
+    metrics::gauge!(TICK_FAILURES).set(f64::from(u8::from(failed)));
     if let Some(depth) = depth {
         metrics::gauge!(QUEUE_DEPTH).set(depth as f64);
     }

@@ -12,6 +12,9 @@ use shared::store::DynamoStore;
 
 pub use devkit::runtime_api;
 
+pub mod lost_answers;
+pub mod month;
+
 /// One metric of a CloudWatch Embedded Metric Format line a function logged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Emf {

@@ -11,8 +11,6 @@
 //! measured, and waits a back-off (`heygen_retry_at`: 1 minute doubling to an
 //! hour) during which the other copies go first.
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use super::heygen_policy::ask_status;
@@ -23,10 +21,6 @@ use crate::error_chain::ErrorChain;
 use crate::heygen::RenderState;
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
-
-/// A copy is started only with at least this long left before the copy
-/// deadline: one started later would most likely be cut short, and counted.
-pub const MIN_COPY_TIME: Duration = Duration::from_secs(10);
 
 /// What a tick's copies did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,7 +45,7 @@ pub async fn copy_videos<P: Ports>(
         return Ok(copies);
     };
     let copy_deadline = invocation.start_until(&deps.timing);
-    let start_until = copy_deadline.checked_sub(MIN_COPY_TIME).unwrap_or(copy_deadline);
+    let start_until = copy_deadline.checked_sub(deps.timing.min_copy_time).unwrap_or(copy_deadline);
     let heygen_deadline = invocation.heygen_deadline(&deps.timing).min(copy_deadline);
     for item in deps.store.list_unarchived().await? {
         if item.backing_off(Timestamp::now()) {

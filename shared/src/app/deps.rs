@@ -26,6 +26,9 @@ pub struct Timing {
     /// The trigger queues no item with less than this left before the deadline:
     /// one DynamoDB write (the SDK's 8 s operation timeout) and the answer fit.
     pub queue_margin: Duration,
+    /// A durable copy starts only with this long left before the copy deadline:
+    /// one started later would most likely be cut short, and counted as failed.
+    pub min_copy_time: Duration,
 }
 
 impl Default for Timing {
@@ -36,6 +39,7 @@ impl Default for Timing {
             webhook_confirm_budget: Duration::from_secs(5),
             slot_leak_after: crate::domain::SLOT_LEAK_AFTER,
             queue_margin: Duration::from_secs(10),
+            min_copy_time: Duration::from_secs(10),
         }
     }
 }

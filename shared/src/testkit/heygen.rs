@@ -2,7 +2,7 @@
 //! the first answer it really gave under each idempotency key, replaying it for
 //! a repeated key as HeyGen does for 24 hours.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use tokio::time::Instant;
@@ -52,9 +52,14 @@ struct State {
     statuses: HashMap<String, VideoStatus>,
     /// Status reads of each video so far.
     polls: HashMap<String, u32>,
-    /// Jobs rendering now (made, not yet reported finished), and the most ever.
-    rendering: usize,
+    /// Jobs rendering now (made, not yet reported finished nor forgotten), and
+    /// the most ever at once.
+    rendering: HashSet<String>,
     peak: usize,
+    /// Videos HeyGen no longer knows: `not_found` / 404 about them.
+    forgotten: HashSet<String>,
+    /// Items whose next render HeyGen will report failed.
+    failing_renders: HashSet<String>,
     /// Calls received: `GET /v3/videos/{id}` and `GET /v3/videos/statuses`.
     status_calls: usize,
     states_calls: usize,
@@ -71,6 +76,8 @@ pub struct FakeHeygen {
     renders_for_polls: Option<u32>,
     /// How long a create takes to answer.
     create_delay: std::time::Duration,
+    /// Where completed videos' links point (`{files}/{video_id}.mp4`).
+    files: Option<String>,
 }
 
 fn error_for(answer: FakeAnswer) -> HeygenError {
@@ -105,6 +112,17 @@ impl FakeHeygen {
         self
     }
 
+    /// Completed videos' links point under `base` (a file server of the test's).
+    pub fn with_files_at(mut self, base: &str) -> Self {
+        self.files = Some(base.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// HeyGen reports the next render made for `content_id` failed.
+    pub fn fail_next_render(&self, content_id: &str) {
+        lock(&self.state).failing_renders.insert(content_id.to_string());
+    }
+
     /// The most jobs HeyGen was ever rendering at once.
     pub fn peak_rendering(&self) -> usize {
         lock(&self.state).peak
@@ -137,9 +155,22 @@ impl FakeHeygen {
         lock(&self.state).no_states_endpoint = true;
     }
 
-    /// What the status call answers for `video_id` from now on.
+    /// What the status call answers for `video_id` from now on. A final state
+    /// ends the job's rendering.
     pub fn set_status(&self, status: VideoStatus) {
-        lock(&self.state).statuses.insert(status.video_id.clone(), status);
+        let mut state = lock(&self.state);
+        if matches!(status.state, RenderState::Completed | RenderState::Failed) {
+            state.rendering.remove(&status.video_id);
+        }
+        state.statuses.insert(status.video_id.clone(), status);
+    }
+
+    /// From now on HeyGen does not know `video_id` (404, `not_found`), as for a
+    /// render it lost.
+    pub fn forget(&self, video_id: &str) {
+        let mut state = lock(&self.state);
+        state.rendering.remove(video_id);
+        state.forgotten.insert(video_id.to_string());
     }
 }
 
@@ -221,6 +252,9 @@ impl Heygen for FakeHeygen {
 
 impl FakeHeygen {
     fn read_status(&self, state: &mut State, video_id: &str) -> Result<VideoStatus, HeygenError> {
+        if state.forgotten.contains(video_id) {
+            return Err(HeygenError::NotFound);
+        }
         if let Some(status) = state.statuses.get(video_id) {
             return Ok(status.clone());
         }
@@ -233,13 +267,14 @@ impl FakeHeygen {
             *n
         };
         let done = self.renders_for_polls.is_some_and(|needed| polls >= needed);
-        if done && polls == self.renders_for_polls.unwrap_or(0) {
-            state.rendering = state.rendering.saturating_sub(1);
+        if done {
+            state.rendering.remove(video_id);
         }
         Ok(VideoStatus {
             video_id: video_id.to_string(),
             state: if done { RenderState::Completed } else { RenderState::Processing },
-            video_url: done.then(|| format!("https://files.fake/{video_id}.mp4")),
+            video_url: done
+                .then(|| format!("{}/{video_id}.mp4", self.files.as_deref().unwrap_or("https://files.fake"))),
             thumbnail_url: None,
             failure_code: None,
             failure_message: None,
@@ -261,8 +296,21 @@ impl FakeHeygen {
                 let video_id = format!("fake-{}-{}", video.content_id, state.videos.len() + 1);
                 state.given.insert(key, Given::Video(video_id.clone()));
                 state.videos.push((video.content_id.clone(), video_id.clone()));
-                state.rendering += 1;
-                state.peak = state.peak.max(state.rendering);
+                state.rendering.insert(video_id.clone());
+                state.peak = state.peak.max(state.rendering.len());
+                if state.failing_renders.remove(&video.content_id) {
+                    // Failed at once: its job is over.
+                    state.rendering.remove(&video_id);
+                    let failed = VideoStatus {
+                        video_id: video_id.clone(),
+                        state: RenderState::Failed,
+                        video_url: None,
+                        thumbnail_url: None,
+                        failure_code: Some("render_failed".into()),
+                        failure_message: Some("Avatar render failed".into()),
+                    };
+                    state.statuses.insert(video_id.clone(), failed);
+                }
                 if answer == FakeAnswer::ServerAfterCreating {
                     return Err(error_for(answer));
                 }

@@ -300,6 +300,14 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
         let done = Outcome::Completed { video_url: format!("{}{file}", stack.heygen.uri()), thumbnail_url: None };
         stack.deps.store.apply_outcome(id, &format!("v-{id}"), &done, Timestamp::now(), false).await.unwrap();
     }
+    // A third link is presigned and leads nowhere (the port is closed): the
+    // error names no URL, so its signature reaches no log line (section 11).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let presigned = format!("http://127.0.0.1:{closed}/v/c-3.mp4?Expires=1&Signature=s3cr3t-sig&Key-Pair-Id=K");
+    stack.content("c-3", "cr-a", "2026-03-01", json!({})).await;
+    stack.pending_item("c-3", "v-c-3").await;
+    let done = Outcome::Completed { video_url: presigned, thumbnail_url: None };
+    stack.deps.store.apply_outcome("c-3", "v-c-3", &done, Timestamp::now(), false).await.unwrap();
     serve(&stack, "/files/ok.mp4", b"a video".to_vec()).await;
     Mock::given(method("GET"))
         .and(path("/files/broken.mp4"))
@@ -310,13 +318,18 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
     env.extend([("VIDEO_BUCKET", bucket.name.clone()), ("VIDEO_BASE_URL", BASE_URL.to_string())]);
     let worker = tests::runtime_api::Function::start("heygen-worker", &env).await;
     let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
-    assert_eq!((report["archived"].as_u64(), report["archive_failures"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!((report["archived"].as_u64(), report["archive_failures"].as_u64()), (Some(1), Some(2)), "{report}");
     assert_eq!(bucket.keys().await, ["videos/c-1/v-c-1.mp4"]);
+    let logs = worker.logs();
+    assert!(logs.contains("video not copied") && logs.contains("c-3"), "{logs}");
+    assert!(!logs.contains("s3cr3t-sig") && !logs.contains("Expires=1"), "a presigned URL was logged: {logs}");
+    let raw = stack.tables.content_raw("c-3").await;
+    assert!(!raw["heygen_archive_error"].as_str().unwrap().contains("s3cr3t"), "{raw}");
     assert_eq!(stack.tables.content_raw("c-1").await["creator_video_url"], "https://cdn.example/videos/c-1/v-c-1.mp4");
     let metrics = tests::emf_metrics(&worker.logs());
     let value = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| (m.value, m.dimensions.is_empty()));
     assert_eq!(value("VideosArchived"), Some((1.0, true)), "{metrics:?}");
-    assert_eq!(value("ArchiveFailures"), Some((1.0, true)), "{metrics:?}");
+    assert_eq!(value("ArchiveFailures"), Some((2.0, true)), "{metrics:?}");
 }
 
 #[tokio::test]
@@ -339,4 +352,71 @@ async fn two_ticks_copying_at_once_make_one_object_and_one_update() {
     assert_eq!(downloads(&stack, "/files/v-1.mp4").await, 2, "both copied");
     assert_eq!(bucket.versions("videos/c-1/v-1.mp4").await, 1, "one object: the second write was refused");
     assert_eq!(stack.tables.content_raw("c-1").await["status"], "submitted");
+}
+
+/// A CDN that answers a download's headers and its first `bytes`, then holds
+/// the connection open for ever: HeyGen's CDN stalling mid-file.
+async fn stalling_cdn(bytes: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\ncontent-length: 104857600\r\n\r\n";
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&vec![7u8; bytes]).await;
+                tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+            });
+        }
+    });
+    format!("http://{addr}/v/stalled.mp4")
+}
+
+#[tokio::test]
+async fn a_stalled_download_is_cut_at_its_deadline_aborted_counted_and_the_next_video_copied() {
+    // c-1's link stalls after 6 MiB (one 5 MiB part uploaded); c-2, completed
+    // later, is fine. Old behaviour: the tick hung on c-1 until Lambda killed
+    // it, and c-2 was never copied.
+    let bucket = Bucket::create().await;
+    let mut stack = completed_stack(&bucket, "/files/unused.mp4").await;
+    stack.deps.timing.min_copy_time = std::time::Duration::from_secs(1);
+    let stalled = stalling_cdn(6 * 1024 * 1024).await;
+    stack.tables.update_content("c-1", json!({"heygen_video_url": stalled})).await;
+    stack.content("c-2", "cr-a", "2026-03-02", json!({})).await;
+    stack.pending_item("c-2", "v-2").await;
+    let done = Outcome::Completed { video_url: format!("{}/files/v-2.mp4", stack.heygen.uri()), thumbnail_url: None };
+    stack.deps.store.apply_outcome("c-2", "v-2", &done, Timestamp::now(), false).await.unwrap();
+    serve(&stack, "/files/v-2.mp4", b"the second video".to_vec()).await;
+
+    // 8 s to the deadline: copies end 5 s before it, and start only with 1 s left.
+    let tick = |seconds| {
+        let invocation = shared::app::Invocation {
+            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(seconds),
+            domain_name: None,
+        };
+        let deps = &stack.deps;
+        async move { shared::app::worker::tick(deps, &invocation).await }
+    };
+    let started = std::time::Instant::now();
+    let first = tick(8).await;
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(6), "the tick outlived its copy deadline: {took:?}");
+    assert_eq!((first.archived, first.archive_failures), (0, 1), "{first:?}");
+    let raw = stack.tables.content_raw("c-1").await;
+    assert_eq!(raw["heygen_archive_attempts"], 1);
+    assert!(raw["heygen_archive_error"].as_str().unwrap().contains("deadline"), "{raw}");
+    assert!(raw.get("heygen_retry_at").is_some() && raw.get("creator_video_url").is_none(), "{raw}");
+    let uploads = bucket.s3.list_multipart_uploads().bucket(&bucket.name).send().await.unwrap();
+    assert!(uploads.uploads().is_empty(), "the multipart upload was aborted: {uploads:?}");
+    assert!(bucket.keys().await.is_empty());
+
+    // The next tick passes over c-1 while it backs off: c-2 is copied.
+    let second = tick(8).await;
+    assert_eq!((second.archived, second.archive_failures), (1, 0), "{second:?}");
+    assert_eq!(bucket.keys().await, ["videos/c-2/v-2.mp4"]);
+    assert_eq!(stack.tables.content_raw("c-2").await["status"], "submitted");
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod archive;
+mod bad_items;
 mod heygen;
 mod heygen_schemas;
 mod in_flight;

@@ -8,89 +8,17 @@ use std::time::Duration;
 
 use serde_json::json;
 use shared::app::survey::Survey;
-use shared::app::trigger::{TriggerReport, TriggerRequest, trigger_month};
 use shared::app::worker::tick;
-use shared::app::{Deps, Invocation, Timing};
-use shared::domain::{Mode, Outcome, Timestamp};
+use shared::app::{Deps, Timing};
+use shared::domain::{Outcome, Timestamp};
 use shared::heygen::{CreateVideo, Heygen, RenderState, VideoStatus};
 use shared::secret::SecretString;
 use shared::store::{DynamoStore, Store};
 use shared::testkit::{FakeHeygen, Faulty, StaticSecret, StoreOp};
-use tests::Tables;
+use tests::month::{Moto, drain, every_item_has_one_video, invocation, trigger, world};
 use tests::runtime_api::Function;
 use tests::stack::Stack;
 use tokio::time::Instant;
-
-type Moto = (DynamoStore, StaticSecret, FakeHeygen);
-
-/// Tables on moto with `creators` eligible bible creators and `days` items
-/// each in March 2026, a render limit of `limit`, and `heygen`.
-async fn world(creators: usize, days: usize, limit: u32, heygen: FakeHeygen) -> (Tables, Deps<Moto>) {
-    let tables = Tables::create().await;
-    tables.put_setting("heygen_requests_per_second", "100000").await;
-    tables.put_setting("heygen_max_concurrent_renders", &limit.to_string()).await;
-    for c in 0..creators {
-        tables
-            .put_creator(json!({"creator_id": format!("cr-{c}"), "is_ai": true, "active": true,
-                                "heygen_avatar_ids": {"bible": format!("av-{c}")}}))
-            .await;
-        for day in 1..=days {
-            tables
-                .put_content(json!({"content_id": format!("c-{c}-{day:02}"), "assigned_creator_id": format!("cr-{c}"),
-                                    "date": format!("2026-03-{day:02}"), "mode": "bible", "script": "Hello",
-                                    "status": "draft"}))
-                .await;
-        }
-    }
-    let mut config = tests::test_config(tables.names.clone(), "http://heygen.invalid", None);
-    config.heygen_callback_url = Some("https://api.example/webhooks/heygen".into());
-    let deps = Deps {
-        store: tables.store(),
-        secrets: StaticSecret::with_key("sk-fake"),
-        heygen,
-        config,
-        archive: None,
-        timing: Timing::default(),
-    };
-    (tables, deps)
-}
-
-fn invocation(seconds: u64) -> Invocation {
-    Invocation { deadline: Instant::now() + Duration::from_secs(seconds), domain_name: None }
-}
-
-async fn trigger(deps: &Deps<Moto>) -> TriggerReport {
-    let request = TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false };
-    trigger_month(deps, &request, &invocation(25)).await.unwrap()
-}
-
-/// Ticks until the queue and the flight are empty; the number of ticks.
-async fn drain(deps: &Deps<Moto>, most: usize) -> usize {
-    for n in 1..=most {
-        let report = tick(deps, &invocation(50)).await;
-        assert_eq!(report.stopped, None, "{report:?}");
-        if report.drained() {
-            return n;
-        }
-    }
-    panic!("not drained after {most} ticks");
-}
-
-/// Every item has exactly one video from HeyGen, and it is attached.
-async fn every_item_has_one_video(tables: &Tables, deps: &Deps<Moto>, items: usize) {
-    let mut per_item: HashMap<String, usize> = HashMap::new();
-    for (content_id, _) in deps.heygen.videos() {
-        *per_item.entry(content_id).or_default() += 1;
-    }
-    assert_eq!(per_item.len(), items, "every item rendered");
-    assert!(per_item.values().all(|n| *n == 1), "never twice: {per_item:?}");
-    for content_id in per_item.keys() {
-        let raw = tables.content_raw(content_id).await;
-        assert_eq!((raw["heygen_status"].as_str(), raw["status"].as_str()), (Some("completed"), Some("submitted")));
-        assert!(raw.get("heygen_slot").is_none());
-    }
-    assert!(deps.store.render_slots(100).await.unwrap().iter().all(|s| s.is_free()), "every slot free again");
-}
 
 #[tokio::test]
 async fn a_month_of_60_items_drains_through_4_slots_after_one_admin_call() {
@@ -210,6 +138,7 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
     assert_eq!((find("QueueDepth").value, find("InFlight").value), (0.0, 1.0));
     assert!(find("OldestInFlightSeconds").value < 60.0);
     assert_eq!(find("RendersRequested").value, 1.0);
+    assert_eq!(find("TickFailures").value, 0.0, "a tick that did its work");
     let errors = find("HeygenErrors");
     assert_eq!((errors.dimensions.clone(), errors.value), (vec![("Code".into(), "heygen_rejected".into())], 1.0));
     assert!(metrics.iter().all(|m| m.namespace == "HeygenPipeline"));
@@ -220,6 +149,32 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
     let logs = worker.logs();
     assert!(logs.lines().any(|l| l.starts_with('{') && l.contains("tick finished")), "{logs}");
     assert!(!logs.contains(tests::stack::API_KEY));
+}
+
+#[tokio::test]
+async fn the_worker_binary_says_when_a_tick_fails_and_reports_no_gauge_it_could_not_read() {
+    let gauges = ["QueueDepth", "InFlight", "OldestInFlightSeconds"];
+    // No secret: the tick cannot work, yet it read the queue and the flight.
+    let stack = Stack::without_secret().await;
+    let worker = Function::start("heygen-worker", &stack.lambda_env()).await;
+    let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
+    assert_eq!(report["stopped"], "heygen_not_configured", "{report}");
+    let metrics = tests::emf_metrics(&worker.logs());
+    let value = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| m.value);
+    assert_eq!(value("TickFailures"), Some(1.0), "{metrics:?}");
+    assert!(gauges.iter().all(|g| value(g) == Some(0.0)), "read, and empty: {metrics:?}");
+    // DynamoDB unreachable: TickFailures, and no gauge at all (never zeros).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut env = stack.lambda_env();
+    env.push(("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}")));
+    let worker = Function::start("heygen-worker", &env).await;
+    let report = worker.invoke(&json!({})).await.unwrap_or_else(|e| panic!("{e}\n{}", worker.logs()));
+    assert_eq!(report["stopped"], "storage_unavailable", "{report}");
+    let metrics = tests::emf_metrics(&worker.logs());
+    let value = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| m.value);
+    assert_eq!(value("TickFailures"), Some(1.0), "{metrics:?}");
+    assert!(gauges.iter().all(|g| value(g).is_none()), "no gauge from a tick that read nothing: {metrics:?}");
+    assert!(worker.logs().lines().any(|l| l.contains("\"ERROR\"") && l.contains("tick finished")));
 }
 
 #[tokio::test]
