@@ -159,14 +159,11 @@ async fn main() {
     let bucket = format!("bench-videos-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     shared::wiring::s3_client(&aws_config).create_bucket().bucket(&bucket).send().await.unwrap();
     let sim = devkit::sim::start(devkit::sim::SimConfig {
-        api_key: SIM_KEY.into(),
-        webhook_secret: WEBHOOK_SECRET.into(),
         // Renders finish at once (a script with `[hold]` never does); no
         // callback is ever sent: the notices are the bench's own.
-        render_time: Duration::ZERO,
-        fail_every: 0,
         concurrency: 100_000,
         drop_callback_every: 1,
+        ..devkit::sim::SimConfig::new(SIM_KEY, WEBHOOK_SECRET, Duration::ZERO)
     })
     .await
     .unwrap();

@@ -7,6 +7,12 @@
 //!
 //! A script containing `[fail]` always fails; one containing `[hold]` renders
 //! for ever (the benchmarks' videos still in progress).
+//!
+//! Faults a real month meets, each off unless configured (contract section 11;
+//! `make dev` sets them from `DEV_*` variables): a download that stalls half-way
+//! (HeyGen's CDN keeping the connection open), a video HeyGen forgets once
+//! rendered (404, `not_found`, no callback), and an item whose every create is
+//! answered 503.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,12 +40,43 @@ pub struct SimConfig {
     pub concurrency: usize,
     /// Every n-th callback is never sent (0: none).
     pub drop_callback_every: u64,
+    /// Every n-th video's download sends half the file, then stalls (0: none).
+    pub stall_download_every: u64,
+    /// Every n-th video is forgotten once rendered: 404 / `not_found`, no
+    /// callback (0: none).
+    pub forget_every: u64,
+    /// Every n-th item (by its first create) is answered 503 on every create (0: none).
+    pub always_5xx_every: u64,
+}
+
+impl SimConfig {
+    /// Renders of `render_time`, none of the faults.
+    pub fn new(api_key: &str, webhook_secret: &str, render_time: Duration) -> Self {
+        Self {
+            api_key: api_key.into(),
+            webhook_secret: webhook_secret.into(),
+            render_time,
+            fail_every: 0,
+            concurrency: 10,
+            drop_callback_every: 0,
+            stall_download_every: 0,
+            forget_every: 0,
+            always_5xx_every: 0,
+        }
+    }
+}
+
+/// Whether the `n`-th thing (from 1) is one of every `every` (0: none is).
+fn every(n: u64, every: u64) -> bool {
+    every > 0 && n % every == 0
 }
 
 struct Video {
     created: Instant,
     fails: bool,
     holds: bool,
+    /// HeyGen forgets it once rendered.
+    forgotten: bool,
     callback_url: Option<String>,
     callback_id: Option<String>,
 }
@@ -50,6 +87,8 @@ struct Sim {
     videos: Mutex<HashMap<String, Video>>,
     replies: Mutex<HashMap<String, Value>>,
     count: Mutex<u64>,
+    /// Each item's ordinal, by its first create (for `always_5xx_every`).
+    items: Mutex<HashMap<String, u64>>,
     http: reqwest::Client,
 }
 
@@ -71,6 +110,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<String> {
         videos: Mutex::default(),
         replies: Mutex::default(),
         count: Mutex::new(0),
+        items: Mutex::default(),
         http: reqwest::Client::new(),
     });
     let app = Router::new()
@@ -111,6 +151,16 @@ async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::bod
     if !["16:9", "9:16", "4:5", "5:4", "1:1", "auto"].contains(&text("aspect_ratio").as_str()) {
         return error(StatusCode::BAD_REQUEST, "invalid_parameter", "aspect_ratio is invalid");
     }
+    let item = text("callback_id");
+    let ordinal = {
+        let mut items = sim.items.lock().await;
+        let next = items.len() as u64 + 1;
+        *items.entry(item.clone()).or_insert(next)
+    };
+    if every(ordinal, sim.config.always_5xx_every) {
+        tracing::warn!(content_id = %item, "simulator: this item's creates always fail with 503");
+        return error(StatusCode::SERVICE_UNAVAILABLE, "internal_error", "simulated failure of this item's creates");
+    }
     let rendering = sim.videos.lock().await.values().filter(|v| v.is_rendering(sim.config.render_time)).count();
     if rendering >= sim.config.concurrency {
         tracing::warn!(rendering, "simulator: concurrency limit reached; 429");
@@ -128,11 +178,12 @@ async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: axum::bod
         *count
     };
     let id = format!("sim-{n:05}");
-    let fails = script.contains("[fail]") || (sim.config.fail_every > 0 && n % sim.config.fail_every == 0);
+    let fails = script.contains("[fail]") || every(n, sim.config.fail_every);
     let video = Video {
         created: Instant::now(),
         fails,
         holds: script.contains("[hold]"),
+        forgotten: every(n, sim.config.forget_every),
         callback_url: Some(text("callback_url")).filter(|u| !u.is_empty()),
         callback_id: Some(text("callback_id")).filter(|c| !c.is_empty()),
     };
@@ -157,6 +208,10 @@ async fn render_then_call_back(sim: Arc<Sim>, id: String) {
     let (url, callback_id, fails) = {
         let videos = sim.videos.lock().await;
         let Some(v) = videos.get(&id) else { return };
+        if v.forgotten {
+            tracing::warn!(video_id = %id, "simulator: this video is forgotten; HeyGen answers 404 about it from now on");
+            return;
+        }
         (v.callback_url.clone(), v.callback_id.clone(), v.fails)
     };
     let Some(url) = url else { return };
@@ -211,7 +266,7 @@ async fn status(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<
         return error(StatusCode::UNAUTHORIZED, "authentication_failed", "invalid API key");
     }
     let videos = sim.videos.lock().await;
-    let Some(v) = videos.get(&id) else {
+    let Some(v) = videos.get(&id).filter(|v| !v.is_forgotten(sim.config.render_time)) else {
         return error(StatusCode::NOT_FOUND, "video_not_found", "no such video");
     };
     let data = match v.stage(sim.config.render_time) {
@@ -243,7 +298,7 @@ async fn statuses(
     let videos = sim.videos.lock().await;
     let data: Vec<Value> = ids
         .iter()
-        .map(|id| match videos.get(*id).map(|v| v.stage(sim.config.render_time)) {
+        .map(|id| match videos.get(*id).filter(|v| !v.is_forgotten(sim.config.render_time)).map(|v| v.stage(sim.config.render_time)) {
             Some("failed") => json!({"video_id": id, "status": "failed",
                                      "error": {"code": "simulated_failure", "message": "the simulator failed this render"}}),
             Some(stage) => json!({"video_id": id, "status": stage}),
@@ -272,12 +327,30 @@ impl Video {
     fn is_rendering(&self, render: Duration) -> bool {
         self.holds || self.created.elapsed() < render
     }
+
+    fn is_forgotten(&self, render: Duration) -> bool {
+        self.forgotten && !self.is_rendering(render)
+    }
 }
 
 /// Every rendered video is this real, playable clip (see `devkit/assets/README.md`).
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../assets/sample.mp4");
 
-async fn file(Path(name): Path<String>) -> Response {
+async fn file(State(sim): State<Arc<Sim>>, Path(name): Path<String>) -> Response {
+    let number = name.trim_start_matches("sim-").trim_end_matches(".mp4").parse::<u64>().unwrap_or(0);
+    if name.ends_with(".mp4") && every(number, sim.config.stall_download_every) {
+        // Half the file, then nothing more, the connection held open.
+        use futures_util::StreamExt;
+        tracing::warn!(file = %name, "simulator: this download stalls half-way");
+        let half = axum::body::Bytes::from_static(&SAMPLE_MP4[..SAMPLE_MP4.len() / 2]);
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(half)]).chain(futures_util::stream::pending());
+        let length = SAMPLE_MP4.len().to_string();
+        return (
+            [("content-type", "video/mp4"), ("content-length", length.as_str())],
+            axum::body::Body::from_stream(body),
+        )
+            .into_response();
+    }
     if name.ends_with(".mp4") {
         return ([("content-type", "video/mp4")], SAMPLE_MP4).into_response();
     }

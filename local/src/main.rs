@@ -87,12 +87,14 @@ async fn run() -> Result<(), Error> {
             let render = Duration::from_secs_f64(env_or("DEV_RENDER_SECONDS", "5").parse()?);
             let fail_every = env_or("DEV_FAIL_EVERY", "7").parse()?;
             let sim = devkit::sim::start(devkit::sim::SimConfig {
-                api_key: SIM_API_KEY.into(),
-                webhook_secret: SIM_WEBHOOK_SECRET.into(),
-                render_time: render,
                 fail_every,
                 concurrency: env_or("DEV_HEYGEN_CONCURRENCY", "10").parse()?,
                 drop_callback_every: env_or("DEV_DROP_CALLBACKS", "5").parse()?,
+                // The faults of a real month (off unless asked for).
+                stall_download_every: env_or("DEV_STALL_DOWNLOAD_EVERY", "0").parse()?,
+                forget_every: env_or("DEV_FORGET_EVERY", "0").parse()?,
+                always_5xx_every: env_or("DEV_ALWAYS_5XX_EVERY", "0").parse()?,
+                ..devkit::sim::SimConfig::new(SIM_API_KEY, SIM_WEBHOOK_SECRET, render)
             })
             .await?;
             let settings = [("heygen_requests_per_second", "4"), ("heygen_default_voice_id", "sim-voice-default")];

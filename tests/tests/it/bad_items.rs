@@ -382,3 +382,45 @@ async fn a_month_with_one_bad_item_of_each_kind_finishes_every_other_item_on_tic
     assert!(lost["heygen_error"].as_str().unwrap().starts_with("heygen_video_not_found"), "{lost}");
     assert!(tables.content_raw("c-bad").await.get("heygen_status").is_none(), "the unreadable row is untouched");
 }
+
+#[tokio::test]
+async fn the_simulator_of_make_dev_fakes_each_bad_item_on_request() {
+    let config = devkit::sim::SimConfig {
+        always_5xx_every: 2,
+        forget_every: 2,
+        stall_download_every: 1,
+        ..devkit::sim::SimConfig::new("k", "s", Duration::ZERO)
+    };
+    let sim = devkit::sim::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    let create = |content_id: &str| {
+        let body = json!({"type": "avatar", "avatar_id": "a", "script": "Hello", "aspect_ratio": "9:16",
+                          "callback_id": content_id});
+        http.post(format!("{sim}/v3/videos")).header("x-api-key", "k").json(&body).send()
+    };
+    // The second item, by its first create, is answered 503 every time.
+    let first = create("c-1").await.unwrap().json::<serde_json::Value>().await.unwrap();
+    assert_eq!(create("c-2").await.unwrap().status(), 503);
+    assert_eq!(create("c-2").await.unwrap().status(), 503);
+    let third = create("c-3").await.unwrap().json::<serde_json::Value>().await.unwrap();
+    let (v1, v2) = (first["data"]["video_id"].as_str().unwrap(), third["data"]["video_id"].as_str().unwrap());
+    // The second video made is forgotten once rendered.
+    let status = |id: String| http.get(format!("{sim}/v3/videos/{id}")).header("x-api-key", "k").send();
+    assert_eq!(status(v1.to_string()).await.unwrap().status(), 200);
+    assert_eq!(status(v2.to_string()).await.unwrap().status(), 404);
+    let bulk = http.get(format!("{sim}/v3/videos/statuses?video_ids={v1},{v2}")).header("x-api-key", "k").send();
+    let bulk = bulk.await.unwrap().json::<serde_json::Value>().await.unwrap();
+    assert_eq!(
+        (bulk["data"][0]["status"].as_str(), bulk["data"][1]["status"].as_str()),
+        (Some("completed"), Some("not_found"))
+    );
+    // Every download stalls half-way: headers and some bytes, then nothing.
+    let mut download = http.get(format!("{sim}/files/{v1}.mp4")).send().await.unwrap();
+    assert_eq!(download.status(), 200);
+    let announced = download.content_length().unwrap();
+    let mut received = 0;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(Duration::from_millis(500), download.chunk()).await {
+        received += chunk.len() as u64;
+    }
+    assert!(received > 0 && received < announced, "{received} of {announced} bytes, then a stall");
+}

@@ -115,16 +115,7 @@ async fn the_bulk_statuses_doubles_answer_as_heygen_does() {
     let stack = Stack::new().await;
     stack.heygen_status("v-done", "completed").await;
     stack.heygen_status("v-failed", "failed").await;
-    let sim = devkit::sim::start(devkit::sim::SimConfig {
-        api_key: "k".into(),
-        webhook_secret: "s".into(),
-        render_time: Duration::ZERO,
-        fail_every: 0,
-        concurrency: 10,
-        drop_callback_every: 0,
-    })
-    .await
-    .unwrap();
+    let sim = devkit::sim::start(devkit::sim::SimConfig::new("k", "s", Duration::ZERO)).await.unwrap();
     let http = reqwest::Client::new();
     for script in ["Hello", "Hello [fail]", "Hello [hold]"] {
         http.post(format!("{sim}/v3/videos"))
