@@ -68,7 +68,7 @@ impl SimConfig {
 
 /// Whether the `n`-th thing (from 1) is one of every `every` (0: none is).
 fn every(n: u64, every: u64) -> bool {
-    every > 0 && n % every == 0
+    every > 0 && n.is_multiple_of(every)
 }
 
 struct Video {

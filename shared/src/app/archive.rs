@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::heygen_policy::ask_status;
 use super::{Deps, Invocation, Ports};
-use crate::archive::{ArchiveError, VideoArchive, video_key, video_url};
+use crate::archive::{ArchiveError, VideoArchive, loggable_url, video_key, video_url};
 use crate::domain::{ContentItem, Timestamp, retry_backoff};
 use crate::error_chain::ErrorChain;
 use crate::heygen::RenderState;
@@ -115,7 +115,9 @@ async fn copy_one<P: Ports>(
     if let Some(url) = item.heygen_video_url.as_deref() {
         match archive.copy(url, key, deadlines.copy).await {
             Err(ArchiveError::LinkExpired { status }) => {
-                tracing::info!(content_id = %item.content_id, video_id, status, "HeyGen's link has expired; asking for a fresh one");
+                // The link's host and path only: its query is a credential.
+                let link = loggable_url(url);
+                tracing::info!(content_id = %item.content_id, video_id, status, link, "HeyGen's link has expired; asking for a fresh one");
             }
             other => return other,
         }
