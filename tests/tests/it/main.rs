@@ -6,6 +6,7 @@
 
 mod archive;
 mod bad_items;
+mod docs;
 mod heygen;
 mod heygen_schemas;
 mod in_flight;

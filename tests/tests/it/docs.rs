@@ -1,0 +1,45 @@
+//! The docs stay true: every test `docs/design.md` names as proof exists, as an
+//! integration test (`module::name`, under `tests/tests/it/`) or a unit test
+//! (`path::tests::name`, under `shared/src/`).
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn defines(file: &Path, name: &str) -> bool {
+    std::fs::read_to_string(file).is_ok_and(|text| name == "*" || text.contains(&format!("fn {name}(")))
+}
+
+/// Whether `name` (`a::b::f`) is a test of this workspace.
+fn exists(name: &str) -> bool {
+    let parts: Vec<&str> = name.split("::").collect();
+    let (path, test) = parts.split_at(parts.len() - 1);
+    let test = test[0];
+    if let [module] = path {
+        let integration = root().join("tests/tests/it").join(format!("{module}.rs"));
+        if integration.exists() {
+            return defines(&integration, test);
+        }
+    }
+    let dirs: Vec<&str> = path.iter().copied().filter(|p| *p != "tests").collect();
+    let base = root().join("shared/src").join(dirs.join("/"));
+    defines(&base.with_extension("rs"), test) || defines(&base.join("mod.rs"), test)
+}
+
+#[test]
+fn every_test_the_design_names_exists() {
+    let design = std::fs::read_to_string(root().join("docs/design.md")).unwrap();
+    let mut named = 0;
+    // The first cell of each table row names the tests.
+    for row in design.lines().filter(|line| line.starts_with("| `")) {
+        let cell = row.split('|').nth(1).unwrap_or_default();
+        for name in cell.split('`').skip(1).step_by(2).filter(|n| n.contains("::")) {
+            assert!(exists(name), "docs/design.md names `{name}`, which is no test of the workspace");
+            named += 1;
+        }
+    }
+    assert!(named >= 60, "only {named} tests named: is the design's table format still read right?");
+    assert!(!exists("worker::a_test_nobody_wrote") && !exists("domain::slots::tests::nor_this_one"));
+}
