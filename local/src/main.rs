@@ -126,7 +126,7 @@ async fn run() -> Result<(), Error> {
         secrets: SecretsManagerSource::new(secrets.clone(), secret_id.clone(), DEFAULT_SECRET_TTL),
         heygen: HeygenClient::new(&api_base, RetryPolicy::default())?,
         config,
-        archive: Some(std::sync::Arc::new(shared::archive::S3Archive::new(s3.clone(), &bucket))),
+        archive: Some(shared::archive::shared_archive(shared::archive::S3Archive::new(s3.clone(), &bucket))),
         timing: Timing::default(),
     };
 

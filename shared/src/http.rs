@@ -5,12 +5,11 @@
 //! the one place it is logged.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use tokio::time::Instant;
 
 use crate::app::{ApiError, Invocation};
 use crate::error_chain::ErrorChain;
@@ -73,17 +72,8 @@ pub fn request_id(request: &Request) -> String {
 
 /// The invocation's deadline (from the Lambda context) and domain name.
 pub fn invocation(request: &Request) -> Invocation {
-    let now = Instant::now();
-    let deadline = request
-        .lambda_context_ref()
-        .map(|c| c.deadline)
-        .filter(|ms| *ms > 0)
-        .map(|ms| {
-            let at = UNIX_EPOCH + Duration::from_millis(ms);
-            now + at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
-        })
-        .unwrap_or(now + DEFAULT_BUDGET);
-    Invocation { deadline, domain_name: domain_name(request) }
+    let deadline_ms = request.lambda_context_ref().map_or(0, |c| c.deadline);
+    Invocation::from_lambda(deadline_ms, DEFAULT_BUDGET, domain_name(request))
 }
 
 /// The query parameter's values, in order.

@@ -1,10 +1,8 @@
 //! The production wiring, in one place: from the configuration to the real
 //! clients (DynamoDB, Secrets Manager, HeyGen over HTTPS), built once per process.
 
-use std::sync::Arc;
-
 use crate::app::{Deps, Timing};
-use crate::archive::{S3Archive, VideoArchive};
+use crate::archive::{S3Archive, shared_archive};
 use crate::config::Config;
 use crate::heygen::{ClientBuildError, HeygenClient, RetryPolicy};
 use crate::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
@@ -74,8 +72,7 @@ pub async fn production_deps_with_archive(config: Config) -> Result<ProductionDe
     let aws = load_aws_config().await;
     let mut deps = deps_from(config, &aws, RetryPolicy::worker())?;
     if let Some(archive) = &deps.config.archive {
-        let archive: Arc<dyn VideoArchive> = Arc::new(S3Archive::new(s3_client(&aws), &archive.bucket));
-        deps.archive = Some(archive);
+        deps.archive = Some(shared_archive(S3Archive::new(s3_client(&aws), &archive.bucket)));
     }
     Ok(deps)
 }

@@ -24,6 +24,6 @@ async fn list_from(deps: &Deps<impl Ports>, request: &Request) -> Result<InFligh
     }
     let refresh = parse_refresh(&http::query_values(request, "refresh"))?;
     let admin = require_admin(http::jwt_claims(request), &deps.config.admin_groups_claim, &deps.config.admin_group)?;
-    tracing::info!(sub = %admin.sub, action = "list_pending", refresh, "admin action");
+    tracing::info!(sub = %admin.sub, action = "list_in_flight", refresh, "admin action");
     list_in_flight(deps, refresh, &http::invocation(request)).await
 }

@@ -1,23 +1,9 @@
-//! The `heygen-worker` Lambda: wiring only. Configuration is read once, clients
-//! are built once, then the runtime calls the handler for each scheduled tick.
-
-use lambda_runtime::{Error, run, service_fn};
-use shared::config::Config;
-use shared::wiring::{flush_metrics, init_metrics, production_deps_with_archive};
+//! The `heygen-worker` Lambda: one tick per invocation behind the one entry point
+//! (`shared::lambda::serve_events`: configuration, clients and metrics, once).
 
 // One invocation at a time: one thread, no hand-offs between worker threads
 // (about a quarter less time per warm invocation, measured by `make bench`).
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "start-up failed"))?;
-    let metrics = init_metrics(&config)?;
-    let deps = production_deps_with_archive(config).await?;
-    let deps = &deps;
-    run(service_fn(move |event| async move {
-        let report = heygen_worker::handle_event(deps, event).await;
-        flush_metrics(metrics);
-        Ok::<_, Error>(report)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::lambda::serve_events(heygen_worker::handle_event).await
 }

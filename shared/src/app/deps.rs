@@ -46,17 +46,28 @@ impl Default for Timing {
 
 /// Which adapter serves each port. Any `(store, secret source, HeyGen)` triple
 /// is one: production runs `(DynamoStore, SecretsManagerSource, HeygenClient)`,
-/// the property tests run the fakes of `testkit`.
+/// the property tests run the fakes of `testkit`. The video archive is a port
+/// too; a triple's is `Arc<dyn VideoArchive>`, so that only the worker's
+/// binary names (and carries) the S3 adapter; a fourth member names another.
 pub trait Ports {
     type Store: Store;
     type Secrets: SecretSource;
     type Heygen: Heygen;
+    type Archive: VideoArchive;
 }
 
 impl<S: Store, K: SecretSource, H: Heygen> Ports for (S, K, H) {
     type Store = S;
     type Secrets = K;
     type Heygen = H;
+    type Archive = std::sync::Arc<dyn VideoArchive>;
+}
+
+impl<S: Store, K: SecretSource, H: Heygen, A: VideoArchive> Ports for (S, K, H, A) {
+    type Store = S;
+    type Secrets = K;
+    type Heygen = H;
+    type Archive = A;
 }
 
 /// Everything a function needs: the store, the secret and HeyGen behind their
@@ -67,7 +78,7 @@ pub struct Deps<P: Ports> {
     pub secrets: P::Secrets,
     pub heygen: P::Heygen,
     /// The video bucket, when durable copies are configured (`VIDEO_BUCKET`).
-    pub archive: Option<std::sync::Arc<dyn VideoArchive>>,
+    pub archive: Option<P::Archive>,
     pub timing: Timing,
 }
 
@@ -89,6 +100,19 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// From the Lambda context's deadline (milliseconds since the Unix epoch);
+    /// without one (0: a hand-made event), `budget` from now.
+    pub fn from_lambda(deadline_ms: u64, budget: Duration, domain_name: Option<String>) -> Self {
+        let now = Instant::now();
+        let deadline = if deadline_ms > 0 {
+            let at = std::time::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+            now + at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO)
+        } else {
+            now + budget
+        };
+        Self { deadline, domain_name }
+    }
+
     /// The last moment to start new HeyGen work.
     pub fn start_until(&self, timing: &Timing) -> Instant {
         self.deadline.checked_sub(timing.start_margin).unwrap_or(self.deadline)

@@ -3,11 +3,9 @@
 //! reconciliation by polling HeyGen (section 2).
 
 use serde::Serialize;
-use tokio::time::Instant;
 
-use super::apply_status::{Applied, apply_status};
-use super::heygen_policy::{is_about_one_video, stop_code};
-use super::survey::Survey;
+use super::apply_status::Applied;
+use super::reconcile::{Checked, Reconciliation};
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
@@ -92,21 +90,19 @@ pub struct InFlightReport {
 }
 
 /// Lists what is in flight, oldest request first; with `refresh`, asks HeyGen
-/// about each pending video first (in bulk, see [`Survey`]) and applies its
-/// answers.
+/// about each pending video first (in bulk, see [`Reconciliation`]) and applies
+/// its answers.
 pub async fn list_in_flight<P: Ports>(
     deps: &Deps<P>,
     refresh: bool,
     invocation: &Invocation,
 ) -> Result<InFlightReport, ApiError> {
-    let items = deps.store.list_pending().await?;
+    let items = deps.store.list_in_flight().await?;
     let queued: Vec<QueuedEntry> = deps.store.list_queued().await?.iter().map(QueuedEntry::from).collect();
     if !refresh {
         return Ok(report(&items, queued, None));
     }
     let api_key = deps.api_key().await?;
-    let start_until = invocation.start_until(&deps.timing);
-    let heygen_deadline = invocation.heygen_deadline(&deps.timing);
     let mut counts = RefreshCounts::default();
     let mut still = Vec::new();
     let ids: Vec<&str> = items
@@ -114,62 +110,43 @@ pub async fn list_in_flight<P: Ports>(
         .filter(|item| item.job_status() == Ok(Some(JobStatus::Pending)))
         .filter_map(|item| item.heygen_video_id.as_deref())
         .collect();
-    let survey = if ids.is_empty() || Instant::now() >= start_until {
-        Survey::default()
-    } else {
-        match Survey::take(&deps.heygen, &api_key, &ids, heygen_deadline).await {
-            Ok(survey) => survey,
-            Err(err) => {
-                let code = stop_code(&err);
-                tracing::error!(videos = ids.len(), code, error = %ErrorChain(&err), "refresh stopped: HeyGen failing");
-                counts.stopped = Some(code.to_string());
-                Survey::default()
-            }
+    let reconciliation = match Reconciliation::begin(deps, &api_key, &ids, invocation).await {
+        Ok(reconciliation) => Some(reconciliation),
+        Err(code) => {
+            counts.stopped = Some(code.to_string());
+            None
         }
     };
     for item in items {
-        let video_id = match (&item.heygen_video_id, item.job_status()) {
-            (Some(id), Ok(Some(JobStatus::Pending))) if counts.stopped.is_none() => id.clone(),
-            _ => {
-                // `requested` (no video id yet), or the refresh has stopped.
-                counts.unchecked += 1;
-                still.push(item);
-                continue;
-            }
-        };
-        if Instant::now() >= start_until {
-            counts.stopped = Some("deadline".to_string());
+        let (Some(reconciliation), Some(video_id), Ok(Some(JobStatus::Pending)), None) =
+            (&reconciliation, item.heygen_video_id.clone(), item.job_status(), &counts.stopped)
+        else {
+            // `requested` (no video id yet), or the refresh has stopped.
             counts.unchecked += 1;
             still.push(item);
             continue;
-        }
-        let status = match survey.status(&deps.heygen, &api_key, &video_id, heygen_deadline).await {
-            Ok(status) => status,
-            Err(err) if is_about_one_video(&err) => {
-                // Marking it failed would pay for a second video; the others go on.
-                tracing::warn!(content_id = %item.content_id, video_id, error = %ErrorChain(&err), "HeyGen's status of this video is not usable; left pending");
-                counts.still_pending += 1;
-                still.push(item);
-                continue;
-            }
-            Err(err) => {
-                let code = stop_code(&err);
-                tracing::error!(content_id = %item.content_id, video_id, code, error = %ErrorChain(&err), "refresh stopped: HeyGen failing");
+        };
+        match reconciliation.check(&item, &video_id).await {
+            Ok(Checked::Stopped(code)) => {
                 counts.stopped = Some(code.to_string());
                 counts.unchecked += 1;
                 still.push(item);
-                continue;
             }
-        };
-        match apply_status(&deps.store, &item, &video_id, &status, deps.config.archive.is_none()).await {
-            Ok(Applied::Completed) => counts.completed += 1,
+            Ok(Checked::Applied(Applied::Completed)) => counts.completed += 1,
             // Retried: HeyGen failed it; it is queued again under the next attempt.
-            Ok(Applied::Failed | Applied::Retried) => counts.failed += 1,
-            Ok(Applied::StillPending) => {
+            Ok(Checked::Applied(Applied::Failed | Applied::Retried)) => counts.failed += 1,
+            Ok(Checked::NotFound) => {
+                // A refresh's 404 leaves the item pending (the worker gives a lost
+                // render up, section 11).
+                tracing::warn!(content_id = %item.content_id, video_id, "HeyGen does not know this video; left pending");
                 counts.still_pending += 1;
                 still.push(item);
             }
-            Err(StoreError::Conflict) => {
+            Ok(Checked::Applied(Applied::StillPending) | Checked::Unusable) => {
+                counts.still_pending += 1;
+                still.push(item);
+            }
+            Ok(Checked::Settled) => {
                 // Settled meanwhile (a webhook): count it as it now stands.
                 match deps.store.get_content(&item.content_id).await {
                     Ok(Some(now)) if now.is_pending() => {

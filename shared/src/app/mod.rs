@@ -1,27 +1,37 @@
 //! The application layer: one module per use case over the ports, with the one
 //! error enum that maps onto the contract's codes, the admin check and pacing.
 //!
-//! Use cases: `trigger` (a month into renders), `in_flight` (what is pending,
-//! and the refresh that polls HeyGen), `webhook` (HeyGen's notice) and
-//! `apply_status` (applying HeyGen's answer to an item: the webhook and the
-//! refresh share it), `survey` (many pending renders' states in few calls: the
-//! worker's reconciliation and the refresh share it). Policy lives here, not in the adapters: which HeyGen
-//! answers stop a batch and which contract code an error becomes
-//! (`heygen_policy`, `error`).
+//! Use cases: `trigger` (a month into the queue and the first renders; cancel),
+//! `in_flight` (what is in flight and queued, and the refresh that polls
+//! HeyGen), `webhook` (HeyGen's notice), `worker` (one tick: reconcile, recover,
+//! dispatch, copy). Shared steps: `dispatch` (a queued item to a HeyGen video,
+//! within the render slots: the trigger and the worker), `reconcile` (pending
+//! renders asked about and decided: the refresh and the worker), `bulk_status`
+//! (many renders' states in few calls, for `reconcile`), `apply_status`
+//! (HeyGen's answer applied to an item: the webhook, the refresh and the
+//! worker), `copies` (the worker's durable copies, through the `archive` port).
+//! Policy lives here, not in the adapters: which HeyGen answers stop a batch or
+//! back off and which contract code an error becomes (`heygen_policy`, `error`).
+//!
+//! In flight: an item `requested` or `pending` (contract section 3). The code
+//! says "in flight" throughout; only the contract's own names say "pending" (the
+//! function `admin-pending`, the listing's `pending` array).
 //!
 //! May use `domain` and the ports (`store::Store`, `secret::SecretSource`,
-//! `heygen::Heygen`); names no adapter and no Lambda or HTTP type.
+//! `heygen::Heygen`, `archive::VideoArchive`); names no adapter and no Lambda or
+//! HTTP type.
 
 pub mod admin;
 pub mod apply_status;
-pub mod archive;
+pub mod bulk_status;
+pub mod copies;
 mod deps;
 pub mod dispatch;
 mod error;
 pub mod heygen_policy;
 pub mod in_flight;
 pub mod pacing;
-pub mod survey;
+pub mod reconcile;
 pub mod trigger;
 pub mod webhook;
 pub mod worker;

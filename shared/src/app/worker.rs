@@ -7,16 +7,13 @@
 //! may overlap, be skipped or die half-way without losing or doubling anything.
 
 use serde::Serialize;
-use tokio::time::Instant;
 
-use super::apply_status::{Applied, apply_outcome, apply_status};
+use super::apply_status::{Applied, apply_outcome};
 use super::dispatch::{Dispatched, Dispatcher};
-use super::heygen_policy::{is_about_one_video, stop_code};
-use super::survey::Survey;
+use super::reconcile::{Checked, Reconciliation};
 use super::{Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Outcome, Timestamp, lost_video_text};
 use crate::error_chain::ErrorChain;
-use crate::heygen::HeygenError;
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
 
@@ -98,7 +95,7 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
 
 async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut TickReport) -> Result<(), StoreError> {
     let settings = deps.store.settings().await?;
-    let pending = deps.store.list_pending().await?;
+    let pending = deps.store.list_in_flight().await?;
     report.slots_freed = free_leaked_slots(deps, &pending).await?;
     let api_key = match deps.api_key().await {
         Ok(key) => key,
@@ -155,7 +152,7 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
             }
         }
     }
-    let copies = super::archive::copy_videos(deps, &api_key, invocation).await?;
+    let copies = super::copies::copy_videos(deps, &api_key, invocation).await?;
     report.archived = copies.archived;
     report.archive_failures = copies.failed;
     if copies.deadline {
@@ -167,7 +164,7 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
 /// The queue's depth (a count: no item read) and the flight, as the tick ends.
 async fn gauges<P: Ports>(deps: &Deps<P>, report: &mut TickReport) -> Result<(), StoreError> {
     report.queue_depth = Some(deps.store.count_queued().await?);
-    let in_flight = deps.store.list_pending().await?;
+    let in_flight = deps.store.list_in_flight().await?;
     report.in_flight = Some(in_flight.len());
     report.oldest_in_flight_seconds = Some(oldest_in_flight_seconds(&in_flight, Timestamp::now()));
     Ok(())
@@ -184,7 +181,8 @@ fn oldest_in_flight_seconds(in_flight: &[ContentItem], now: Timestamp) -> u64 {
 
 /// Asks HeyGen about every pending render not checked for
 /// `HEYGEN_RECONCILE_AFTER_SECONDS` (oldest check first; in bulk, see
-/// [`Survey`]) and applies its answer exactly as the webhook does.
+/// [`Reconciliation`]) and applies its answer exactly as the webhook does; a
+/// render HeyGen does not know goes to [`not_found`].
 async fn reconcile<P: Ports>(
     deps: &Deps<P>,
     invocation: &Invocation,
@@ -201,58 +199,31 @@ async fn reconcile<P: Ports>(
         .filter(|(item, _)| last_check(item) <= due_before.as_str())
         .collect();
     due.sort_by_key(|(item, _)| last_check(item).to_string());
-    let start_until = invocation.start_until(&deps.timing);
-    let heygen_deadline = invocation.heygen_deadline(&deps.timing);
     if due.is_empty() {
         return Ok(());
     }
-    if Instant::now() >= start_until {
-        report.stopped = Some("deadline".to_string());
-        return Ok(());
-    }
     let ids: Vec<&str> = due.iter().map(|(_, video_id)| *video_id).collect();
-    let survey = match Survey::take(&deps.heygen, api_key, &ids, heygen_deadline).await {
-        Ok(survey) => survey,
-        Err(err) => {
-            let code = stop_code(&err);
-            tracing::error!(videos = ids.len(), code, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
+    let reconciliation = match Reconciliation::begin(deps, api_key, &ids, invocation).await {
+        Ok(reconciliation) => reconciliation,
+        Err(code) => {
             report.stopped = Some(code.to_string());
             return Ok(());
         }
     };
     for (item, video_id) in due {
-        if Instant::now() >= start_until {
-            report.stopped = Some("deadline".to_string());
-            return Ok(());
-        }
-        report.checked += 1;
-        let status = match survey.status(&deps.heygen, api_key, video_id, heygen_deadline).await {
-            Ok(status) => status,
-            Err(HeygenError::NotFound) => {
-                not_found(deps, item, video_id, report).await?;
-                continue;
-            }
-            Err(err) if is_about_one_video(&err) => {
-                tracing::warn!(content_id = %item.content_id, video_id, error = %ErrorChain(&err), "HeyGen's status of this video is not usable; left pending");
-                mark_checked(deps, item, video_id).await?;
-                continue;
-            }
-            Err(err) => {
-                let code = stop_code(&err);
-                tracing::error!(content_id = %item.content_id, video_id, code, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
+        match reconciliation.check(item, video_id).await? {
+            Checked::Stopped(code) => {
                 report.stopped = Some(code.to_string());
                 return Ok(());
             }
-        };
-        match apply_status(&deps.store, item, video_id, &status, deps.config.archive.is_none()).await {
-            Ok(Applied::Completed) => report.completed += 1,
-            Ok(Applied::Failed) => report.failed += 1,
-            Ok(Applied::Retried) => report.retried += 1,
-            Ok(Applied::StillPending) => mark_checked(deps, item, video_id).await?,
-            // Settled meanwhile (a webhook).
-            Err(StoreError::Conflict) => {}
-            Err(err) => return Err(err),
+            Checked::Applied(Applied::Completed) => report.completed += 1,
+            Checked::Applied(Applied::Failed) => report.failed += 1,
+            Checked::Applied(Applied::Retried) => report.retried += 1,
+            Checked::Applied(Applied::StillPending) | Checked::Unusable => mark_checked(deps, item, video_id).await?,
+            Checked::NotFound => not_found(deps, item, video_id, report).await?,
+            Checked::Settled => {}
         }
+        report.checked += 1;
     }
     Ok(())
 }

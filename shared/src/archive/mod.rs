@@ -52,6 +52,18 @@ pub trait VideoArchive: Send + Sync {
     fn copy<'a>(&'a self, url: &'a str, key: &'a str, deadline: Instant) -> BoxFuture<'a, Result<u64, ArchiveError>>;
 }
 
+/// `archive` as the archive port of a `(store, secret, HeyGen)` triple.
+pub fn shared_archive(archive: impl VideoArchive + 'static) -> std::sync::Arc<dyn VideoArchive> {
+    std::sync::Arc::new(archive)
+}
+
+/// A shared archive is an archive (production's is an `Arc<dyn VideoArchive>`).
+impl<T: VideoArchive + ?Sized> VideoArchive for std::sync::Arc<T> {
+    fn copy<'a>(&'a self, url: &'a str, key: &'a str, deadline: Instant) -> BoxFuture<'a, Result<u64, ArchiveError>> {
+        (**self).copy(url, key, deadline)
+    }
+}
+
 /// A download failure, without the URL reqwest would otherwise name in it.
 pub(crate) fn download_error(err: reqwest::Error) -> ArchiveError {
     ArchiveError::Download(Box::new(err.without_url()))

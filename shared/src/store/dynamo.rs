@@ -801,7 +801,7 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
+    async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
         let mut items = self.sparse_index(index::CONTENT_PENDING, "heygen_pending", PENDING_KEY_VALUE).await?;
         // The index is eventually consistent: keep what the items themselves say.
         items.retain(ContentItem::is_pending);

@@ -246,6 +246,6 @@ pub trait Store: Send + Sync {
         retry_at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Every pending item, oldest `heygen_requested_at` first, ties by content id.
-    fn list_pending(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+    /// Every item in flight, oldest `heygen_requested_at` first, ties by content id.
+    fn list_in_flight(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
 }

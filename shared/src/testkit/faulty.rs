@@ -25,7 +25,7 @@ pub enum StoreOp {
     RecordVideo,
     Release,
     ApplyOutcome,
-    ListPending,
+    ListInFlight,
     Enqueue,
     Dequeue,
     Requeue,
@@ -274,8 +274,8 @@ impl<S: Store> Store for Faulty<S> {
         self.inner.archive_failed(content_id, video_id, reason, retry_at).await
     }
 
-    async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
-        self.check(StoreOp::ListPending, None).await?;
-        self.inner.list_pending().await
+    async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
+        self.check(StoreOp::ListInFlight, None).await?;
+        self.inner.list_in_flight().await
     }
 }

@@ -375,7 +375,7 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn list_pending(&self) -> Result<Vec<ContentItem>, StoreError> {
+    async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
         let tables = lock(&self.tables);
         let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_pending()).cloned().collect();
         items.sort_by(|a, b| {

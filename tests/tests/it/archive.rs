@@ -3,8 +3,6 @@
 //! until the copy is complete; expired links; failures counted and retried; a
 //! second copy making one object and one update; the platform's video winning.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 use shared::archive::S3Archive;
 use shared::config::ArchiveConfig;
@@ -68,7 +66,7 @@ fn video_bytes() -> Vec<u8> {
 async fn completed_stack(bucket: &Bucket, file: &str) -> Stack {
     let mut stack = Stack::new().await;
     let archive = S3Archive::new(bucket.s3.clone(), &bucket.name).with_part_size(5 * 1024 * 1024);
-    stack.deps.archive = Some(Arc::new(archive));
+    stack.deps.archive = Some(shared::archive::shared_archive(archive));
     stack.deps.config.archive = Some(ArchiveConfig { bucket: bucket.name.clone(), base_url: BASE_URL.into() });
     stack.creator("cr-a", Some("av-a"), None).await;
     stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;

@@ -149,7 +149,7 @@ async fn an_unreadable_item_stops_no_trigger_listing_or_tick_and_keeps_its_slot(
     unreadable_in_flight(&tables).await;
     let first = trigger(&deps).await;
     assert_eq!((first.would_trigger, first.triggered, first.queued), (3, 1, 2), "{first:?}");
-    assert!(deps.store.list_pending().await.unwrap().iter().all(|i| i.content_id != "c-bad"));
+    assert!(deps.store.list_in_flight().await.unwrap().iter().all(|i| i.content_id != "c-bad"));
     let reports = tick_until(&deps, 20, |r| r.queue_depth == Some(0) && r.in_flight == Some(0)).await;
     assert!(reports.iter().all(|r| r.stopped.is_none()), "{reports:?}");
     let slot = &deps.store.render_slots(2).await.unwrap()[0];
@@ -253,7 +253,7 @@ async fn ticks_say_when_they_fail_and_report_only_the_gauges_they_read() {
     assert_eq!((report.queue_depth, report.in_flight), (Some(1), Some(1)), "{report:?}");
     // DynamoDB failing: nothing read, no gauge at all (never zeros).
     let failing =
-        Deps { store: Faulty::new(tables.store()).fail_after(StoreOp::ListPending, 0), ..world_deps(&tables, &deps) };
+        Deps { store: Faulty::new(tables.store()).fail_after(StoreOp::ListInFlight, 0), ..world_deps(&tables, &deps) };
     let report = tick(&failing, &invocation(50)).await;
     assert!(report.failed_to_work(), "{report:?}");
     assert_eq!(report.stopped.as_deref(), Some("storage_unavailable"));
@@ -336,7 +336,7 @@ async fn a_month_with_one_bad_item_of_each_kind_finishes_every_other_item_on_tic
     let s3 = shared::wiring::s3_client(&local_aws().await);
     let bucket = format!("{}videos", tests::unique_prefix()).to_lowercase();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    deps.archive = Some(Arc::new(shared::archive::S3Archive::new(s3, &bucket)));
+    deps.archive = Some(shared::archive::shared_archive(shared::archive::S3Archive::new(s3, &bucket)));
     deps.config.archive = Some(shared::config::ArchiveConfig { bucket, base_url: "https://cdn.example".into() });
     deps.config.lost_after = Duration::ZERO;
     deps.timing.min_copy_time = Duration::from_secs(1);

@@ -66,7 +66,7 @@ async fn the_queue_is_listed_in_order_and_an_item_leaves_it_when_claimed() {
     assert_eq!((raw["heygen_status"].as_str(), raw["heygen_slot"].as_u64()), (Some("requested"), Some(0)));
     assert!(raw.get("heygen_queue").is_none(), "out of the queue's index");
     assert_eq!(ids(&store.list_queued().await.unwrap()), ["c-0", "c-2", "c-3"]);
-    assert_eq!(store.list_pending().await.unwrap().len(), 1);
+    assert_eq!(store.list_in_flight().await.unwrap().len(), 1);
 }
 
 #[tokio::test]

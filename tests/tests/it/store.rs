@@ -415,7 +415,7 @@ async fn pending_items_are_listed_oldest_first_ties_by_content_id() {
     store.apply_outcome("c-failed", "v-5", &failed, t("2026-03-01T09:30:00.000Z"), true).await.unwrap();
     seeded_item(&tables, "c-untouched").await;
 
-    let pending = store.list_pending().await.unwrap();
+    let pending = store.list_in_flight().await.unwrap();
     let listed: Vec<_> =
         pending.iter().map(|i| (i.content_id.as_str(), i.heygen_status.as_deref().unwrap_or(""))).collect();
     assert_eq!(listed, [("c-a", "pending"), ("c-b", "pending"), ("c-requested", "requested"), ("c-late", "pending")]);
@@ -482,7 +482,7 @@ async fn dynamodb_failures_are_typed_unavailable() {
         store.record_video(&claim, "v").await.err(),
         store.release(&claim, "x", Definiteness::Definite).await.err(),
         store.apply_outcome("c-1", "v", &done, now, true).await.err(),
-        store.list_pending().await.err(),
+        store.list_in_flight().await.err(),
     ];
     for (i, result) in results.into_iter().enumerate() {
         assert!(matches!(result, Some(StoreError::Unavailable { .. })), "operation {i}: {result:?}");
@@ -526,7 +526,7 @@ async fn listings_follow_every_page() {
     assert!(first_page.last_evaluated_key.is_some(), "the seed must span more than one page");
 
     assert_eq!(store.content_for("cr-1", month("2026-03"), Mode::Bible).await.unwrap().len(), 12);
-    assert_eq!(store.list_pending().await.unwrap().len(), 12);
+    assert_eq!(store.list_in_flight().await.unwrap().len(), 12);
     assert_eq!(store.eligible_creators(Mode::Bible).await.unwrap().len(), 12);
 }
 

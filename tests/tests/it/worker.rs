@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::json;
-use shared::app::survey::Survey;
+use shared::app::bulk_status::BulkStatus;
 use shared::app::worker::tick;
 use shared::app::{Deps, Timing};
 use shared::domain::{Outcome, Timestamp};
@@ -291,7 +291,7 @@ async fn a_survey_of_250_videos_takes_3_bulk_calls_and_one_per_completed_video()
     refs.push("never-made");
     let key = SecretString::new("k");
     let deadline = Instant::now() + Duration::from_secs(5);
-    let survey = Survey::take(&heygen, &key, &refs, deadline).await.unwrap();
+    let survey = BulkStatus::take(&heygen, &key, &refs, deadline).await.unwrap();
     assert_eq!(heygen.status_calls(), (0, 3), "251 ids: three bulk calls");
     let mut states = HashMap::new();
     for id in &refs {
@@ -320,7 +320,7 @@ async fn without_the_bulk_endpoint_each_video_is_asked_about_alone() {
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let key = SecretString::new("k");
     let deadline = Instant::now() + Duration::from_secs(5);
-    let survey = Survey::take(&heygen, &key, &refs, deadline).await.unwrap();
+    let survey = BulkStatus::take(&heygen, &key, &refs, deadline).await.unwrap();
     let mut completed = 0;
     for id in &refs {
         completed += usize::from(survey.status(&heygen, &key, id, deadline).await.unwrap().outcome().is_some());
@@ -348,7 +348,7 @@ async fn a_tick_reconciles_100_renders_with_one_bulk_call_and_one_per_finished_o
     assert_eq!(deps.heygen.status_calls(), (7, 1), "one bulk call, then the 7 completed videos' details");
     assert_eq!(report.created, 10, "the freed slots went to the queue: {report:?}");
     let (checked, unchecked): (Vec<_>, Vec<_>) =
-        deps.store.list_pending().await.unwrap().into_iter().partition(|item| item.heygen_checked_at.is_some());
+        deps.store.list_in_flight().await.unwrap().into_iter().partition(|item| item.heygen_checked_at.is_some());
     assert_eq!((checked.len(), unchecked.len()), (90, 10), "the 90 still rendering were marked checked");
     assert_eq!(tables.content_raw(&first_item_of(&deps, &made[0])).await["status"], "submitted");
 }

@@ -15,11 +15,11 @@ use crate::secret::SecretString;
 
 /// HeyGen's bulk answer about a set of videos.
 #[derive(Debug, Default)]
-pub struct Survey {
+pub struct BulkStatus {
     states: HashMap<String, VideoState>,
 }
 
-impl Survey {
+impl BulkStatus {
     /// Asks about `video_ids`, 100 to a call. A call refused or unreadable (a
     /// HeyGen without the bulk endpoint answers 404) leaves its ids unknown, to be
     /// asked one by one; a failure that stops the caller (the key refused, HeyGen

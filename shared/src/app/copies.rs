@@ -63,7 +63,7 @@ pub async fn copy_videos<P: Ports>(
             break;
         };
         let deadlines = Deadlines { heygen: heygen_deadline, copy: copy_deadline };
-        match copy_one(deps, archive.as_ref(), api_key, &item, &key, deadlines).await {
+        match copy_one(deps, archive, api_key, &item, &key, deadlines).await {
             Ok(size) => {
                 match deps.store.archive_done(&item.content_id, video_id, &public_url, Timestamp::now()).await {
                     Ok(()) => {
@@ -105,7 +105,7 @@ struct Deadlines {
 /// One copy, from the stored link or, once it has expired, a fresh one.
 async fn copy_one<P: Ports>(
     deps: &Deps<P>,
-    archive: &dyn VideoArchive,
+    archive: &P::Archive,
     api_key: &SecretString,
     item: &ContentItem,
     key: &str,
