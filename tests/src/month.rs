@@ -11,7 +11,7 @@ use shared::app::worker::{TickReport, tick};
 use shared::app::{Deps, Invocation, Timing};
 use shared::domain::Mode;
 use shared::store::{DynamoStore, Store};
-use shared::testkit::{FakeHeygen, StaticSecret};
+use shared::testkit::{FakeHeygen, Faulty, StaticSecret};
 use tokio::time::Instant;
 
 use crate::Tables;
@@ -123,4 +123,17 @@ pub async fn every_item_has_one_video(tables: &Tables, deps: &Deps<Moto>, items:
         assert!(raw.get("heygen_slot").is_none());
     }
     assert!(deps.store.render_slots(100).await.unwrap().iter().all(|s| s.is_free()), "every slot free again");
+}
+
+/// The world's dependencies over a store that counts its calls (and can be
+/// given faults), and a HeyGen of its own.
+pub fn counted(tables: &Tables, deps: &Deps<Moto>) -> Deps<(Faulty<DynamoStore>, StaticSecret, FakeHeygen)> {
+    Deps {
+        store: Faulty::new(tables.store()),
+        secrets: StaticSecret::with_key("sk-fake"),
+        heygen: FakeHeygen::new(),
+        config: deps.config.clone(),
+        archive: None,
+        timing: deps.timing.clone(),
+    }
 }

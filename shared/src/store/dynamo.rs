@@ -246,6 +246,32 @@ impl DynamoStore {
         Ok(item.is_some_and(|item| item.heygen_claim_id.as_deref() == Some(&claim.claim_id) && also(&item)))
     }
 
+    /// Records a check of HeyGen's status of `video_id` (`update`, with `:now`):
+    /// conditional on the item still being in flight on that video.
+    async fn check_recorded(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        now: Timestamp,
+        update: &str,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.content)
+            .key("content_id", s(content_id))
+            .update_expression(update)
+            .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":vid", s(video_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error(operation, e))?;
+        Ok(())
+    }
+
     async fn get_item(&self, content_id: &str) -> Result<Option<ContentItem>, StoreError> {
         let out = self
             .client
@@ -606,39 +632,14 @@ impl Store for DynamoStore {
     }
 
     async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.tables.content)
-            .key("content_id", s(content_id))
-            .update_expression(
-                "SET heygen_checked_at = :now, heygen_not_found_since = if_not_exists(heygen_not_found_since, :now)",
-            )
-            .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":vid", s(video_id))
-            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-            .send()
-            .await
-            .map_err(|e| update_error("UpdateItem (mark not found)", e))?;
-        Ok(())
+        let update =
+            "SET heygen_checked_at = :now, heygen_not_found_since = if_not_exists(heygen_not_found_since, :now)";
+        self.check_recorded(content_id, video_id, now, update, "UpdateItem (mark not found)").await
     }
 
     async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.tables.content)
-            .key("content_id", s(content_id))
-            .update_expression("SET heygen_checked_at = :now REMOVE heygen_not_found_since")
-            .condition_expression("heygen_video_id = :vid AND heygen_status IN (:requested, :pending)")
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":vid", s(video_id))
-            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-            .send()
-            .await
-            .map_err(|e| update_error("UpdateItem (mark checked)", e))?;
-        Ok(())
+        let update = "SET heygen_checked_at = :now REMOVE heygen_not_found_since";
+        self.check_recorded(content_id, video_id, now, update, "UpdateItem (mark checked)").await
     }
 
     async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {

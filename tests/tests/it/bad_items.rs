@@ -12,10 +12,12 @@ use shared::app::Deps;
 use shared::app::trigger::{TriggerRequest, trigger_month};
 use shared::app::worker::tick;
 use shared::domain::{Mode, SlotHolder, Timestamp};
-use shared::store::{DynamoStore, Store, StoreError};
+use shared::store::{Store, StoreError};
 use shared::testkit::{FakeAnswer, FakeHeygen, Faulty, StaticSecret, StoreOp};
 use tests::lost_answers::LostAnswers;
-use tests::month::{Moto, every_item_has_one_video, invocation, tick_until, trigger, videos_per_item, world, world_on};
+use tests::month::{
+    Moto, counted, every_item_has_one_video, invocation, tick_until, trigger, videos_per_item, world, world_on,
+};
 use tests::{Tables, local_aws};
 
 #[tokio::test]
@@ -216,14 +218,7 @@ async fn the_leak_repair_frees_a_slot_only_while_it_is_held_as_judged() {
 async fn a_tick_with_no_free_slot_reads_no_queued_item_and_reads_the_creators_once() {
     let (tables, deps) = world(2, 15, 2, FakeHeygen::new()).await;
     assert_eq!(trigger(&deps).await.triggered, 2);
-    let counted: Deps<(Faulty<DynamoStore>, StaticSecret, FakeHeygen)> = Deps {
-        store: Faulty::new(tables.store()),
-        secrets: StaticSecret::with_key("sk-fake"),
-        heygen: FakeHeygen::new(),
-        config: deps.config.clone(),
-        archive: None,
-        timing: deps.timing.clone(),
-    };
+    let counted = counted(&tables, &deps);
     let report = tick(&counted, &invocation(50)).await;
     assert_eq!((report.queue_depth, report.in_flight), (Some(28), Some(2)), "{report:?}");
     let store = &counted.store;
@@ -247,29 +242,17 @@ async fn ticks_say_when_they_fail_and_report_only_the_gauges_they_read() {
     let ok = tick(&deps, &invocation(50)).await;
     assert!(!ok.failed_to_work() && ok.queue_depth == Some(1) && ok.in_flight == Some(1), "{ok:?}");
     // No key: the tick cannot work, but it read the queue and the flight.
-    let keyless = Deps { secrets: StaticSecret(None), ..world_deps(&tables, &deps) };
+    let keyless = Deps { secrets: StaticSecret(None), ..counted(&tables, &deps) };
     let report = tick(&keyless, &invocation(50)).await;
     assert!(report.failed_to_work(), "{report:?}");
     assert_eq!((report.queue_depth, report.in_flight), (Some(1), Some(1)), "{report:?}");
     // DynamoDB failing: nothing read, no gauge at all (never zeros).
     let failing =
-        Deps { store: Faulty::new(tables.store()).fail_after(StoreOp::ListInFlight, 0), ..world_deps(&tables, &deps) };
+        Deps { store: Faulty::new(tables.store()).fail_after(StoreOp::ListInFlight, 0), ..counted(&tables, &deps) };
     let report = tick(&failing, &invocation(50)).await;
     assert!(report.failed_to_work(), "{report:?}");
     assert_eq!(report.stopped.as_deref(), Some("storage_unavailable"));
     assert_eq!((report.queue_depth, report.in_flight, report.oldest_in_flight_seconds), (None, None, None));
-}
-
-/// The world's dependencies again, over a store that can be given faults.
-fn world_deps(tables: &Tables, deps: &Deps<Moto>) -> Deps<(Faulty<DynamoStore>, StaticSecret, FakeHeygen)> {
-    Deps {
-        store: Faulty::new(tables.store()),
-        secrets: StaticSecret::with_key("sk-fake"),
-        heygen: FakeHeygen::new(),
-        config: deps.config.clone(),
-        archive: None,
-        timing: deps.timing.clone(),
-    }
 }
 
 #[tokio::test]

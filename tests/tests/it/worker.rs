@@ -13,9 +13,9 @@ use shared::app::{Deps, Timing};
 use shared::domain::{Outcome, Timestamp};
 use shared::heygen::{CreateVideo, Heygen, RenderState, VideoStatus};
 use shared::secret::SecretString;
-use shared::store::{DynamoStore, Store};
-use shared::testkit::{FakeHeygen, Faulty, StaticSecret, StoreOp};
-use tests::month::{Moto, drain, every_item_has_one_video, invocation, trigger, world};
+use shared::store::Store;
+use shared::testkit::{FakeHeygen, StoreOp};
+use tests::month::{Moto, counted, drain, every_item_has_one_video, invocation, trigger, world};
 use tests::runtime_api::Function;
 use tests::stack::Stack;
 use tokio::time::Instant;
@@ -362,14 +362,8 @@ async fn slots_held_by_renders_listed_in_flight_cost_no_read_and_leaked_ones_are
     let (tables, deps) = world(1, 6, 4, FakeHeygen::new()).await;
     assert_eq!(trigger(&deps).await.triggered, 4);
     // Every slot counts as old enough to have leaked; its holders are rendering.
-    let counted: Deps<(Faulty<DynamoStore>, StaticSecret, FakeHeygen)> = Deps {
-        store: Faulty::new(tables.store()),
-        secrets: StaticSecret::with_key("sk-fake"),
-        heygen: FakeHeygen::new(),
-        config: deps.config.clone(),
-        archive: None,
-        timing: Timing { slot_leak_after: Duration::ZERO, ..Timing::default() },
-    };
+    let counted =
+        Deps { timing: Timing { slot_leak_after: Duration::ZERO, ..Timing::default() }, ..counted(&tables, &deps) };
     let report = tick(&counted, &invocation(50)).await;
     assert_eq!((report.slots_freed, report.in_flight), (0, Some(4)), "{report:?}");
     assert_eq!(counted.store.calls(StoreOp::HolderState), 0, "no holder read: all four listed in flight");
