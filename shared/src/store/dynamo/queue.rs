@@ -1,0 +1,272 @@
+//! The render queue and the claims: enqueue, dequeue, claim, record, release,
+//! requeue (contract sections 6.1 and 9).
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl DynamoStore {
+    /// The claim's condition: claimable as read (eligible; or queued, when
+    /// `queued` says so) and unchanged since the read (status, claim, attempt).
+    pub(super) fn claimable_condition(
+        mut req: UpdateItemFluentBuilder,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        queued: bool,
+    ) -> UpdateItemFluentBuilder {
+        let statuses = if queued { "heygen_status IN (:failed, :queued)" } else { "heygen_status = :failed" };
+        let mut condition = vec![
+            "attribute_exists(content_id)".to_string(),
+            "(attribute_not_exists(creator_video_url) OR creator_video_url = :empty)".to_string(),
+            format!(
+                "(attribute_not_exists(heygen_status) OR {statuses} OR (heygen_status = :requested AND \
+                 (attribute_not_exists(heygen_requested_at) OR heygen_requested_at <= :stale_before)))"
+            ),
+        ];
+        req = req
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":empty", s(""))
+            .expression_attribute_values(":stale_before", s(now.minus(stale_after).to_string()));
+        if queued {
+            req = req.expression_attribute_values(":queued", s(JobStatus::Queued.as_str()));
+        }
+        let seen: [(&str, &str, Option<AttributeValue>); 3] = [
+            ("heygen_status", ":seen_status", item.heygen_status.as_deref().map(s)),
+            ("heygen_claim_id", ":seen_claim", item.heygen_claim_id.as_deref().map(s)),
+            ("heygen_attempt", ":seen_attempt", item.heygen_attempt.map(n)),
+        ];
+        for (attr, placeholder, value) in seen {
+            match value {
+                Some(v) => {
+                    condition.push(format!("{attr} = {placeholder}"));
+                    req = req.expression_attribute_values(placeholder, v);
+                }
+                None => condition.push(format!("attribute_not_exists({attr})")),
+            }
+        }
+        req.condition_expression(condition.join(" AND "))
+    }
+}
+
+pub(super) async fn claim(
+    store: &DynamoStore,
+    item: &ContentItem,
+    now: Timestamp,
+    stale_after: Duration,
+    slot: Option<u32>,
+) -> Result<Claim, StoreError> {
+    if !item.is_claimable(now, stale_after) {
+        return Err(StoreError::Conflict);
+    }
+    let claim = Claim {
+        content_id: item.content_id.clone(),
+        claim_id: uuid::Uuid::new_v4().to_string(),
+        attempt: item.next_attempt(),
+        slot,
+    };
+    let (set_slot, remove_slot) = match slot {
+        Some(_) => (", heygen_slot = :slot", ""),
+        None => ("", ", heygen_slot"),
+    };
+    let mut req = store
+        .client
+        .update_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(&item.content_id))
+        .update_expression(format!(
+            "SET heygen_status = :requested, heygen_claim_id = :claim, heygen_attempt = :attempt, \
+             heygen_requested_at = :now, heygen_pending = :pending_key{set_slot} \
+             REMOVE heygen_video_id, heygen_video_url, heygen_thumbnail_url, heygen_error, heygen_completed_at, \
+             heygen_checked_at, heygen_queue, heygen_retry_at, heygen_not_found_since{remove_slot}"
+        ))
+        .expression_attribute_values(":claim", s(&claim.claim_id))
+        .expression_attribute_values(":attempt", n(claim.attempt))
+        .expression_attribute_values(":now", s(now.to_string()))
+        .expression_attribute_values(":pending_key", s(PENDING_KEY_VALUE));
+    if let Some(index) = slot {
+        req = req.expression_attribute_values(":slot", n(index));
+    }
+    let sent = DynamoStore::claimable_condition(req, item, now, stale_after, true).send().await;
+    match sent.map_err(|e| update_error("UpdateItem (claim)", e)) {
+        Ok(_) => Ok(claim),
+        // The SDK retries a write whose answer was lost (a timeout, a 500); if
+        // the first try was applied, the retry fails on its own claim.
+        Err(StoreError::Conflict) if store.holds(&claim, |_| true).await? => Ok(claim),
+        Err(err) => Err(err),
+    }
+}
+
+pub(super) async fn enqueue(
+    store: &DynamoStore,
+    item: &ContentItem,
+    now: Timestamp,
+    stale_after: Duration,
+    callback_url: &str,
+) -> Result<(), StoreError> {
+    if item.classify(now, stale_after) != Classification::Eligible {
+        return Err(StoreError::Conflict);
+    }
+    let req = store
+        .client
+        .update_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(&item.content_id))
+        .update_expression(
+            "SET heygen_status = :queued_status, heygen_queued_at = :now, heygen_callback_url = :callback, \
+             heygen_queue = :queue_key, heygen_queue_order = :order \
+             REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_retry_at, heygen_create_failures",
+        )
+        .expression_attribute_values(":queued_status", s(JobStatus::Queued.as_str()))
+        .expression_attribute_values(":now", s(now.to_string()))
+        .expression_attribute_values(":callback", s(callback_url))
+        .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+        .expression_attribute_values(":order", s(item.queue_order()));
+    DynamoStore::claimable_condition(req, item, now, stale_after, false)
+        .send()
+        .await
+        .map_err(|e| update_error("UpdateItem (enqueue)", e))?;
+    Ok(())
+}
+
+pub(super) async fn dequeue(store: &DynamoStore, content_id: &str) -> Result<(), StoreError> {
+    store
+        .client
+        .update_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(content_id))
+        .update_expression(
+            "REMOVE heygen_status, heygen_queue, heygen_queue_order, heygen_queued_at, heygen_callback_url",
+        )
+        .condition_expression("heygen_status = :queued")
+        .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+        .send()
+        .await
+        .map_err(|e| update_error("UpdateItem (dequeue)", e))?;
+    Ok(())
+}
+
+pub(super) async fn requeue(
+    store: &DynamoStore,
+    claim: &Claim,
+    definiteness: Definiteness,
+    backoff: Option<Backoff>,
+) -> Result<(), StoreError> {
+    let set_backoff =
+        if backoff.is_some() { ", heygen_retry_at = :retry_at, heygen_create_failures = :failures" } else { "" };
+    let mut req = store
+        .client
+        .update_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(&claim.content_id))
+        .update_expression(format!(
+            "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_attempt = :attempt{set_backoff} \
+             REMOVE heygen_pending, heygen_slot, heygen_claim_id"
+        ));
+    if let Some(backoff) = backoff {
+        req = req
+            .expression_attribute_values(":retry_at", s(backoff.until.to_string()))
+            .expression_attribute_values(":failures", n(backoff.failures));
+    }
+    req.condition_expression(
+        "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
+    )
+    .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+    .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+    .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+    .expression_attribute_values(":claim", s(&claim.claim_id))
+    .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+    .send()
+    .await
+    .map_err(|e| update_error("UpdateItem (requeue)", e))?;
+    store.free_claim_slot(&claim.content_id, claim.slot).await;
+    Ok(())
+}
+
+pub(super) async fn list_queued(store: &DynamoStore) -> Result<Vec<ContentItem>, StoreError> {
+    let mut items = store.sparse_index(index::CONTENT_QUEUE, "heygen_queue", QUEUE_KEY_VALUE).await?;
+    // The index is eventually consistent: keep what the items themselves say.
+    items.retain(ContentItem::is_queued);
+    items.sort_by_key(ContentItem::queue_order);
+    Ok(items)
+}
+
+pub(super) async fn count_queued(store: &DynamoStore) -> Result<usize, StoreError> {
+    let mut count = 0usize;
+    let mut start = None;
+    loop {
+        let out = store
+            .client
+            .query()
+            .table_name(&store.tables.content)
+            .index_name(index::CONTENT_QUEUE)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", QUEUE_KEY_ATTR)
+            .expression_attribute_values(":v", s(QUEUE_KEY_VALUE))
+            .select(Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        count += usize::try_from(out.count).unwrap_or(0);
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(count);
+        }
+    }
+}
+
+pub(super) async fn record_video(store: &DynamoStore, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+    let sent = store
+        .client
+        .update_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(&claim.content_id))
+        .update_expression("SET heygen_video_id = :vid, heygen_status = :pending REMOVE heygen_create_failures")
+        .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
+        .expression_attribute_values(":vid", s(video_id))
+        .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+        .expression_attribute_values(":claim", s(&claim.claim_id))
+        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+        .send()
+        .await
+        .map_err(|e| update_error("UpdateItem (record video)", e));
+    match sent {
+        Ok(_) => Ok(()),
+        // As for a claim: an applied write whose answer was lost.
+        Err(StoreError::Conflict)
+            if store.holds(claim, |item| item.heygen_video_id.as_deref() == Some(video_id)).await? =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+pub(super) async fn release(
+    store: &DynamoStore,
+    claim: &Claim,
+    error: &str,
+    definiteness: Definiteness,
+) -> Result<(), StoreError> {
+    store
+        .client
+        .update_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(&claim.content_id))
+        .update_expression(
+            "SET heygen_status = :failed, heygen_error = :error, heygen_attempt = :attempt \
+             REMOVE heygen_pending, heygen_slot",
+        )
+        .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
+        .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+        .expression_attribute_values(":error", s(error))
+        .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+        .expression_attribute_values(":claim", s(&claim.claim_id))
+        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+        .send()
+        .await
+        .map_err(|e| update_error("UpdateItem (release)", e))?;
+    store.free_claim_slot(&claim.content_id, claim.slot).await;
+    Ok(())
+}
