@@ -40,8 +40,8 @@ impl From<&ContentItem> for InFlightEntry {
             creator_id: item.assigned_creator_id.clone(),
             mode: item.mode.clone(),
             date: item.date.clone(),
-            status: item.heygen_status.clone().unwrap_or_default(),
-            requested_at: item.heygen_requested_at.clone(),
+            status: item.heygen_status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            requested_at: item.heygen_requested_at.map(|at| at.to_string()),
         }
     }
 }
@@ -74,7 +74,7 @@ impl From<&ContentItem> for QueuedEntry {
             creator_id: item.assigned_creator_id.clone(),
             mode: item.mode.clone(),
             date: item.date.clone(),
-            queued_at: item.heygen_queued_at.clone(),
+            queued_at: item.heygen_queued_at.map(|at| at.to_string()),
         }
     }
 }
@@ -107,7 +107,7 @@ pub async fn list_in_flight<P: Ports>(
     let mut still = Vec::new();
     let ids: Vec<&str> = items
         .iter()
-        .filter(|item| item.job_status() == Ok(Some(JobStatus::Pending)))
+        .filter(|item| item.status_is(JobStatus::Pending))
         .filter_map(|item| item.heygen_video_id.as_deref())
         .collect();
     let reconciliation = match Reconciliation::begin(deps, &api_key, &ids, invocation).await {
@@ -118,8 +118,8 @@ pub async fn list_in_flight<P: Ports>(
         }
     };
     for item in items {
-        let (Some(reconciliation), Some(video_id), Ok(Some(JobStatus::Pending)), None) =
-            (&reconciliation, item.heygen_video_id.clone(), item.job_status(), &counts.stopped)
+        let (Some(reconciliation), Some(video_id), true, None) =
+            (&reconciliation, item.heygen_video_id.clone(), item.status_is(JobStatus::Pending), &counts.stopped)
         else {
             // `requested` (no video id yet), or the refresh has stopped.
             counts.unchecked += 1;
@@ -153,7 +153,7 @@ pub async fn list_in_flight<P: Ports>(
                         counts.still_pending += 1;
                         still.push(now);
                     }
-                    Ok(Some(now)) if matches!(now.job_status(), Ok(Some(JobStatus::Failed | JobStatus::Queued))) => {
+                    Ok(Some(now)) if matches!(now.heygen_status, Some(JobStatus::Failed | JobStatus::Queued)) => {
                         counts.failed += 1
                     }
                     Ok(_) => counts.completed += 1,

@@ -203,7 +203,7 @@ pub async fn trigger_month<P: Ports>(
             Ok(()) => {
                 // As the queue now holds it, so that a claim's "unchanged since
                 // read" matches without reading it again.
-                item.heygen_status = Some(JobStatus::Queued.as_str().to_string());
+                item.heygen_status = Some(JobStatus::Queued);
                 item.heygen_claim_id = None;
                 item.heygen_slot = None;
                 item.heygen_queue_order = Some(item.queue_order());

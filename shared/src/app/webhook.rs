@@ -118,12 +118,12 @@ pub async fn handle_notice<P: Ports>(
         tracing::info!(video_id = %notice.video_id, "webhook for an unknown video ignored");
         return Ok(Handled::Ignored("unknown video"));
     };
-    match item.job_status() {
-        Ok(Some(JobStatus::Requested)) => {
+    match item.heygen_status {
+        Some(JobStatus::Requested) => {
             tracing::info!(content_id = %item.content_id, video_id = %notice.video_id, "item still requested; asking HeyGen to redeliver");
             return Err(ApiError::RetryLater);
         }
-        Ok(Some(JobStatus::Pending)) => {}
+        Some(JobStatus::Pending) => {}
         _ => {
             tracing::info!(content_id = %item.content_id, video_id = %notice.video_id, "item not pending; webhook ignored");
             return Ok(Handled::Ignored("not pending"));

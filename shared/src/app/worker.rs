@@ -122,8 +122,7 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
         if report.stopped.is_some() {
             break;
         }
-        let stale = item.job_status() == Ok(Some(JobStatus::Requested))
-            && item.claim_is_stale(now, deps.config.claim_stale_after);
+        let stale = item.status_is(JobStatus::Requested) && item.claim_is_stale(now, deps.config.claim_stale_after);
         if !stale {
             continue;
         }
@@ -172,11 +171,7 @@ async fn gauges<P: Ports>(deps: &Deps<P>, report: &mut TickReport) -> Result<(),
 
 /// How long the oldest item in flight has been requested, in whole seconds.
 fn oldest_in_flight_seconds(in_flight: &[ContentItem], now: Timestamp) -> u64 {
-    in_flight
-        .iter()
-        .filter_map(|item| item.heygen_requested_at.as_deref().and_then(|at| Timestamp::parse(at).ok()))
-        .min()
-        .map_or(0, |oldest| now.seconds_since(oldest))
+    in_flight.iter().filter_map(|item| item.heygen_requested_at).min().map_or(0, |oldest| now.seconds_since(oldest))
 }
 
 /// Asks HeyGen about every pending render not checked for
@@ -191,14 +186,14 @@ async fn reconcile<P: Ports>(
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
-    let due_before = now.minus(deps.config.reconcile_after).to_string();
+    let due_before = now.minus(deps.config.reconcile_after);
     let mut due: Vec<(&ContentItem, &str)> = pending
         .iter()
-        .filter(|item| item.job_status() == Ok(Some(JobStatus::Pending)))
+        .filter(|item| item.status_is(JobStatus::Pending))
         .filter_map(|item| item.heygen_video_id.as_deref().map(|video_id| (item, video_id)))
-        .filter(|(item, _)| last_check(item) <= due_before.as_str())
+        .filter(|(item, _)| last_check(item).is_none_or(|at| at <= due_before))
         .collect();
-    due.sort_by_key(|(item, _)| last_check(item).to_string());
+    due.sort_by_key(|(item, _)| last_check(item));
     if due.is_empty() {
         return Ok(());
     }
@@ -230,8 +225,8 @@ async fn reconcile<P: Ports>(
 
 /// When HeyGen was last asked about the item's video: its last check, else
 /// its request.
-fn last_check(item: &ContentItem) -> &str {
-    item.heygen_checked_at.as_deref().or(item.heygen_requested_at.as_deref()).unwrap_or_default()
+fn last_check(item: &ContentItem) -> Option<Timestamp> {
+    item.heygen_checked_at.or(item.heygen_requested_at)
 }
 
 /// HeyGen says it does not know a pending video: the first such answer is
@@ -245,10 +240,10 @@ async fn not_found<P: Ports>(
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
-    let since = item.heygen_not_found_since.as_deref().and_then(|at| Timestamp::parse(at).ok());
+    let since = item.heygen_not_found_since;
     let Some(since) = since.filter(|since| *since <= now.minus(deps.config.lost_after)) else {
         tracing::warn!(
-            content_id = %item.content_id, video_id, since = item.heygen_not_found_since.as_deref().unwrap_or("now"),
+            content_id = %item.content_id, video_id, since = %item.heygen_not_found_since.unwrap_or(now),
             "HeyGen does not know this pending video; given up if it keeps saying so"
         );
         return match deps.store.mark_not_found(&item.content_id, video_id, now).await {

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
 
-/// Where a content item's HeyGen job stands (`heygen_status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Where a content item's HeyGen job stands (`heygen_status`), read once when
+/// the item is decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum JobStatus {
     /// In the render queue, waiting for a render slot.
     Queued,
@@ -20,28 +21,46 @@ pub enum JobStatus {
     Pending,
     Completed,
     Failed,
+    /// A value this service never writes (someone else's): never claimed, never
+    /// in flight, kept as it is.
+    Unknown(String),
 }
 
 impl JobStatus {
-    pub fn as_str(&self) -> &'static str {
+    /// The five values this service writes.
+    pub const WRITTEN: [JobStatus; 5] =
+        [JobStatus::Queued, JobStatus::Requested, JobStatus::Pending, JobStatus::Completed, JobStatus::Failed];
+
+    pub fn as_str(&self) -> &str {
         match self {
             JobStatus::Queued => "queued",
             JobStatus::Requested => "requested",
             JobStatus::Pending => "pending",
             JobStatus::Completed => "completed",
             JobStatus::Failed => "failed",
+            JobStatus::Unknown(other) => other,
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Queued, Self::Requested, Self::Pending, Self::Completed, Self::Failed]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+    pub fn parse(s: &str) -> Self {
+        Self::WRITTEN.into_iter().find(|v| v.as_str() == s).unwrap_or_else(|| Self::Unknown(s.to_string()))
     }
 
-    /// Pending iff `requested` or `pending`.
+    /// In flight iff `requested` or `pending`.
     pub fn is_pending(&self) -> bool {
         matches!(self, JobStatus::Requested | JobStatus::Pending)
+    }
+}
+
+impl Serialize for JobStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for JobStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::parse(&String::deserialize(deserializer)?))
     }
 }
 
@@ -65,7 +84,7 @@ pub struct ContentItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator_video_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heygen_status: Option<String>,
+    pub heygen_status: Option<JobStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_claim_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,25 +94,25 @@ pub struct ContentItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_video_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heygen_requested_at: Option<String>,
+    pub heygen_requested_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heygen_completed_at: Option<String>,
+    pub heygen_completed_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_thumbnail_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heygen_queued_at: Option<String>,
+    pub heygen_queued_at: Option<Timestamp>,
     /// The callback URL resolved when the item was queued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_callback_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heygen_checked_at: Option<String>,
+    pub heygen_checked_at: Option<Timestamp>,
     /// Where the item was put in the queue (`ContentItem::queue_order` then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_queue_order: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub video_archived_at: Option<String>,
+    pub video_archived_at: Option<Timestamp>,
     /// Set while a completed video awaits its durable copy (the archive index's key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_archive: Option<String>,
@@ -107,14 +126,14 @@ pub struct ContentItem {
     /// Not before this time is the item sent to HeyGen again, or its copy tried
     /// again (section 11).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heygen_retry_at: Option<String>,
+    pub heygen_retry_at: Option<Timestamp>,
     /// Creates of this item HeyGen failed in a row (5xx, 408, 409, timeouts);
     /// the service's own count behind the create back-off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_create_failures: Option<u32>,
     /// HeyGen's first "no such video" answer about the current video (section 11).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heygen_not_found_since: Option<String>,
+    pub heygen_not_found_since: Option<Timestamp>,
 }
 
 /// How a trigger sees an item of an eligible creator, month and mode.
@@ -135,22 +154,19 @@ impl ContentItem {
         self.creator_video_url.as_deref().is_some_and(|u| !u.is_empty())
     }
 
-    /// The stored job status; `None` when absent. An unknown value is `Err`.
-    pub fn job_status(&self) -> Result<Option<JobStatus>, &str> {
-        match self.heygen_status.as_deref() {
-            None => Ok(None),
-            Some(s) => JobStatus::parse(s).map(Some).ok_or(s),
-        }
+    /// Whether `heygen_status` is `status`.
+    pub fn status_is(&self, status: JobStatus) -> bool {
+        self.heygen_status.as_ref() == Some(&status)
     }
 
-    /// Pending iff `heygen_status` is `requested` or `pending`.
+    /// In flight (pending) iff `heygen_status` is `requested` or `pending`.
     pub fn is_pending(&self) -> bool {
-        matches!(self.job_status(), Ok(Some(s)) if s.is_pending())
+        self.heygen_status.as_ref().is_some_and(JobStatus::is_pending)
     }
 
     /// Queued iff `heygen_status` is `queued`.
     pub fn is_queued(&self) -> bool {
-        self.job_status() == Ok(Some(JobStatus::Queued))
+        self.status_is(JobStatus::Queued)
     }
 
     /// The queue's sort key: the processing order `(date, creator_id,
@@ -174,9 +190,9 @@ impl ContentItem {
         if self.has_video() {
             return Classification::HasVideo;
         }
-        match self.job_status() {
-            Ok(None | Some(JobStatus::Failed)) => Classification::Eligible,
-            Ok(Some(JobStatus::Requested)) if self.claim_is_stale(now, stale_after) => Classification::Eligible,
+        match &self.heygen_status {
+            None | Some(JobStatus::Failed) => Classification::Eligible,
+            Some(JobStatus::Requested) if self.claim_is_stale(now, stale_after) => Classification::Eligible,
             // Pending, completed, a fresh claim, or a status we never write: never
             // claim it (a second video costs money; a stuck item can be reconciled).
             _ => Classification::Busy,
@@ -194,19 +210,16 @@ impl ContentItem {
     }
 
     /// A `requested` claim is stale once `heygen_requested_at` is at least
-    /// `stale_after` old. A claim without a readable time counts as stale (every
-    /// claim this service writes has one), matching the store's condition.
+    /// `stale_after` old. A claim without a time counts as stale (every claim
+    /// this service writes has one), matching the store's condition.
     pub fn claim_is_stale(&self, now: Timestamp, stale_after: Duration) -> bool {
-        match self.heygen_requested_at.as_deref().map(Timestamp::parse) {
-            Some(Ok(at)) => at <= now.minus(stale_after),
-            _ => true,
-        }
+        self.heygen_requested_at.is_none_or(|at| at <= now.minus(stale_after))
     }
 
     /// Whether the item is waiting out a back-off at `now` (`heygen_retry_at`
-    /// later than `now`). An unreadable time waits for nothing.
+    /// later than `now`).
     pub fn backing_off(&self, now: Timestamp) -> bool {
-        self.heygen_retry_at.as_deref().and_then(|at| Timestamp::parse(at).ok()).is_some_and(|at| at > now)
+        self.heygen_retry_at.is_some_and(|at| at > now)
     }
 
     /// The attempt number the next claim uses in its idempotency key: the stored
@@ -277,7 +290,7 @@ mod tests {
             mode: "bible".into(),
             script: Some("Hello".into()),
             assigned_creator_id: Some("cr-1".into()),
-            heygen_status: status.map(str::to_string),
+            heygen_status: status.map(JobStatus::parse),
             ..Default::default()
         }
     }
@@ -299,10 +312,10 @@ mod tests {
     fn requested_claim_is_eligible_only_once_stale() {
         let now = t("2026-03-01T12:00:00.000Z");
         let mut fresh = item(Some("requested"));
-        fresh.heygen_requested_at = Some("2026-03-01T11:50:00.001Z".into());
+        fresh.heygen_requested_at = Some(t("2026-03-01T11:50:00.001Z"));
         assert_eq!(fresh.classify(now, STALE), Classification::Busy);
         let mut stale = item(Some("requested"));
-        stale.heygen_requested_at = Some("2026-03-01T11:50:00.000Z".into());
+        stale.heygen_requested_at = Some(t("2026-03-01T11:50:00.000Z"));
         assert_eq!(stale.classify(now, STALE), Classification::Eligible);
         let mut timeless = item(Some("requested"));
         timeless.heygen_requested_at = None;
@@ -320,8 +333,24 @@ mod tests {
         assert!(i.has_video());
         assert_eq!(i.classify(now, STALE), Classification::HasVideo);
         // A video wins over any job status.
-        i.heygen_status = Some("pending".into());
+        i.heygen_status = Some(JobStatus::Pending);
         assert_eq!(i.classify(now, STALE), Classification::HasVideo);
+    }
+
+    #[test]
+    fn a_status_is_read_once_and_one_this_service_never_writes_is_kept_as_written() {
+        for status in JobStatus::WRITTEN {
+            assert_eq!(JobStatus::parse(status.as_str()), status);
+        }
+        let other: ContentItem =
+            serde_json::from_str(r#"{"content_id": "c-1", "heygen_status": "archived_by_ops"}"#).unwrap();
+        assert_eq!(other.heygen_status, Some(JobStatus::Unknown("archived_by_ops".into())));
+        assert!(!other.is_pending() && !other.is_queued());
+        assert_eq!(other.classify(t("2026-03-01T12:00:00.000Z"), STALE), Classification::Busy, "never claimed");
+        assert_eq!(serde_json::to_value(&other).unwrap()["heygen_status"], "archived_by_ops");
+        // A time the service did not write in its own form makes the item unreadable.
+        let bad = serde_json::from_str::<ContentItem>(r#"{"content_id": "c-1", "heygen_requested_at": "yesterday"}"#);
+        assert!(bad.is_err());
     }
 
     #[test]
@@ -370,12 +399,10 @@ mod tests {
         let now = t("2026-03-01T12:00:00.000Z");
         let mut i = item(Some("queued"));
         assert!(!i.backing_off(now));
-        i.heygen_retry_at = Some("2026-03-01T12:00:00.001Z".into());
+        i.heygen_retry_at = Some(t("2026-03-01T12:00:00.001Z"));
         assert!(i.backing_off(now));
-        i.heygen_retry_at = Some("2026-03-01T12:00:00.000Z".into());
+        i.heygen_retry_at = Some(t("2026-03-01T12:00:00.000Z"));
         assert!(!i.backing_off(now), "due at that very moment");
-        i.heygen_retry_at = Some("soon".into());
-        assert!(!i.backing_off(now));
     }
 
     #[test]

@@ -102,7 +102,7 @@ mod tests {
     fn item(status: &str, slot: Option<u32>) -> ContentItem {
         ContentItem {
             content_id: "c-1".into(),
-            heygen_status: Some(status.into()),
+            heygen_status: Some(crate::domain::JobStatus::parse(status)),
             heygen_slot: slot,
             ..Default::default()
         }

@@ -80,9 +80,33 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Stored as its fixed-width string.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Read from the fixed-width string only: anything else makes the item unreadable.
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serialises_as_its_string_and_reads_only_that() {
+        let t = Timestamp::parse("2026-03-01T10:00:00.250Z").unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-03-01T10:00:00.250Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>("\"2026-03-01T10:00:00.250Z\"").unwrap(), t);
+        assert!(serde_json::from_str::<Timestamp>("\"2026-03-01\"").is_err());
+        assert!(serde_json::from_str::<Timestamp>("12").is_err());
+    }
 
     #[test]
     fn formats_fixed_width_with_milliseconds() {

@@ -87,7 +87,7 @@ impl MemoryStore {
 }
 
 fn status_is(item: &ContentItem, status: JobStatus) -> bool {
-    item.heygen_status.as_deref() == Some(status.as_str())
+    item.status_is(status)
 }
 
 impl Store for MemoryStore {
@@ -139,10 +139,10 @@ impl Store for MemoryStore {
         // Claimable now, and unchanged since it was read (status, claim, attempt).
         let condition = |item: &ContentItem| item.is_claimable(now, stale_after) && unchanged(item, seen);
         self.update(&seen.content_id, condition, |item| {
-            item.heygen_status = Some(JobStatus::Requested.as_str().to_string());
+            item.heygen_status = Some(JobStatus::Requested);
             item.heygen_claim_id = Some(claim.claim_id.clone());
             item.heygen_attempt = Some(claim.attempt);
-            item.heygen_requested_at = Some(now.to_string());
+            item.heygen_requested_at = Some(now);
             item.heygen_slot = slot;
             item.heygen_video_id = None;
             item.heygen_video_url = None;
@@ -166,8 +166,8 @@ impl Store for MemoryStore {
         let condition =
             |item: &ContentItem| item.classify(now, stale_after) == Classification::Eligible && unchanged(item, seen);
         self.update(&seen.content_id, condition, |item| {
-            item.heygen_status = Some(JobStatus::Queued.as_str().to_string());
-            item.heygen_queued_at = Some(now.to_string());
+            item.heygen_status = Some(JobStatus::Queued);
+            item.heygen_queued_at = Some(now);
             item.heygen_callback_url = Some(callback_url.to_string());
             item.heygen_queue_order = Some(item.queue_order());
             item.heygen_slot = None;
@@ -196,12 +196,12 @@ impl Store for MemoryStore {
             holds(item, claim) && status_is(item, JobStatus::Requested) && item.heygen_queue_order.is_some()
         };
         self.update(&claim.content_id, condition, |item| {
-            item.heygen_status = Some(JobStatus::Queued.as_str().to_string());
+            item.heygen_status = Some(JobStatus::Queued);
             item.heygen_attempt = Some(claim.attempt_after_release(definiteness));
             item.heygen_slot = None;
             item.heygen_claim_id = None;
             if let Some(backoff) = backoff {
-                item.heygen_retry_at = Some(backoff.until.to_string());
+                item.heygen_retry_at = Some(backoff.until);
                 item.heygen_create_failures = Some(backoff.failures);
             }
         })?;
@@ -263,15 +263,15 @@ impl Store for MemoryStore {
     async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
         let condition = |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.is_pending();
         self.update(content_id, condition, |item| {
-            item.heygen_checked_at = Some(now.to_string());
-            item.heygen_not_found_since.get_or_insert_with(|| now.to_string());
+            item.heygen_checked_at = Some(now);
+            item.heygen_not_found_since.get_or_insert(now);
         })
     }
 
     async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
         let condition = |item: &ContentItem| item.heygen_video_id.as_deref() == Some(video_id) && item.is_pending();
         self.update(content_id, condition, |item| {
-            item.heygen_checked_at = Some(now.to_string());
+            item.heygen_checked_at = Some(now);
             item.heygen_not_found_since = None;
         })
     }
@@ -280,7 +280,7 @@ impl Store for MemoryStore {
         let condition = |item: &ContentItem| holds(item, claim) && status_is(item, JobStatus::Requested);
         self.update(&claim.content_id, condition, |item| {
             item.heygen_video_id = Some(video_id.to_string());
-            item.heygen_status = Some(JobStatus::Pending.as_str().to_string());
+            item.heygen_status = Some(JobStatus::Pending);
             item.heygen_create_failures = None;
         })
     }
@@ -288,7 +288,7 @@ impl Store for MemoryStore {
     async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
         let condition = |item: &ContentItem| holds(item, claim) && status_is(item, JobStatus::Requested);
         self.update(&claim.content_id, condition, |item| {
-            item.heygen_status = Some(JobStatus::Failed.as_str().to_string());
+            item.heygen_status = Some(JobStatus::Failed);
             item.heygen_error = Some(error.to_string());
             item.heygen_attempt = Some(claim.attempt_after_release(definiteness));
             item.heygen_slot = None;
@@ -314,7 +314,7 @@ impl Store for MemoryStore {
         let mut old_slot = None;
         self.update(content_id, condition, |item| {
             old_slot = item.heygen_slot.take();
-            item.heygen_checked_at = Some(now.to_string());
+            item.heygen_checked_at = Some(now);
             settle(item, outcome, now, attach_video);
         })?;
         self.free(old_slot, content_id);
@@ -331,7 +331,7 @@ impl Store for MemoryStore {
             })
             .cloned()
             .collect();
-        items.sort_by(|a, b| a.heygen_completed_at.cmp(&b.heygen_completed_at));
+        items.sort_by_key(|item| item.heygen_completed_at);
         Ok(items)
     }
 
@@ -352,7 +352,7 @@ impl Store for MemoryStore {
                 item.creator_video_url = Some(url.to_string());
                 item.status = Some("submitted".to_string());
             }
-            item.video_archived_at = Some(now.to_string());
+            item.video_archived_at = Some(now);
             item.heygen_archive = None;
             item.heygen_archive_error = None;
             item.heygen_retry_at = None;
@@ -371,7 +371,7 @@ impl Store for MemoryStore {
         self.update(content_id, condition, |item| {
             item.heygen_archive_error = Some(reason.to_string());
             item.heygen_archive_attempts = Some(item.heygen_archive_attempts.unwrap_or(0) + 1);
-            item.heygen_retry_at = Some(retry_at.to_string());
+            item.heygen_retry_at = Some(retry_at);
         })
     }
 
@@ -379,8 +379,7 @@ impl Store for MemoryStore {
         let tables = lock(&self.tables);
         let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_pending()).cloned().collect();
         items.sort_by(|a, b| {
-            (a.heygen_requested_at.as_deref(), a.content_id.as_str())
-                .cmp(&(b.heygen_requested_at.as_deref(), b.content_id.as_str()))
+            (a.heygen_requested_at, a.content_id.as_str()).cmp(&(b.heygen_requested_at, b.content_id.as_str()))
         });
         Ok(items)
     }
@@ -402,9 +401,9 @@ fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_vide
     item.heygen_retry_at = None;
     match outcome {
         Outcome::Completed { video_url, thumbnail_url } => {
-            item.heygen_status = Some(JobStatus::Completed.as_str().to_string());
+            item.heygen_status = Some(JobStatus::Completed);
             item.heygen_video_url = Some(video_url.clone());
-            item.heygen_completed_at = Some(now.to_string());
+            item.heygen_completed_at = Some(now);
             if let Some(thumb) = thumbnail_url {
                 item.heygen_thumbnail_url = Some(thumb.clone());
             }
@@ -417,12 +416,12 @@ fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_vide
             }
         }
         Outcome::Failed { message } => {
-            item.heygen_status = Some(JobStatus::Failed.as_str().to_string());
+            item.heygen_status = Some(JobStatus::Failed);
             item.heygen_error = Some(message.clone());
             item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);
         }
         Outcome::Retry { message } => {
-            item.heygen_status = Some(JobStatus::Queued.as_str().to_string());
+            item.heygen_status = Some(JobStatus::Queued);
             item.heygen_error = Some(message.clone());
             item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);
             item.heygen_claim_id = None;

@@ -417,7 +417,7 @@ async fn pending_items_are_listed_oldest_first_ties_by_content_id() {
 
     let pending = store.list_in_flight().await.unwrap();
     let listed: Vec<_> =
-        pending.iter().map(|i| (i.content_id.as_str(), i.heygen_status.as_deref().unwrap_or(""))).collect();
+        pending.iter().map(|i| (i.content_id.as_str(), i.heygen_status.as_ref().map_or("", |s| s.as_str()))).collect();
     assert_eq!(listed, [("c-a", "pending"), ("c-b", "pending"), ("c-requested", "requested"), ("c-late", "pending")]);
     assert_eq!(pending[2].heygen_video_id, None);
 }

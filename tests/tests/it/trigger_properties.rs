@@ -14,7 +14,7 @@ use serde_json::Value;
 use shared::app::trigger::{TriggerRequest, trigger_month};
 use shared::app::{Deps, Invocation, Timing};
 use shared::config::{Config, TableNames};
-use shared::domain::{ContentItem, Creator, Mode};
+use shared::domain::{ContentItem, Creator, JobStatus, Mode, Timestamp};
 use shared::store::Store;
 use shared::testkit::{FakeAnswer, FakeHeygen, Faulty, MemoryStore, StaticSecret, StoreOp};
 
@@ -132,12 +132,12 @@ fn world(cases: &[Case]) -> Deps<Fakes> {
         match case.kind {
             Kind::Fresh => {}
             Kind::Failed => {
-                item.heygen_status = Some("failed".into());
+                item.heygen_status = Some(JobStatus::Failed);
                 item.heygen_attempt = Some(2);
             }
             Kind::HasVideo => item.creator_video_url = Some("https://cdn.example/v.mp4".into()),
             Kind::Pending => {
-                item.heygen_status = Some("pending".into());
+                item.heygen_status = Some(JobStatus::Pending);
                 item.heygen_video_id = Some(format!("old-{index}"));
             }
             Kind::NoScript => item.script = None,
@@ -238,7 +238,7 @@ fn check(cases: Vec<Case>) -> Result<(), TestCaseError> {
         // Every item HeyGen made a video for and whose id was recorded is pending.
         for item in deps.store.inner.content() {
             if let Some(video_id) = &item.heygen_video_id
-                && item.heygen_status.as_deref() == Some("pending")
+                && item.status_is(JobStatus::Pending)
                 && !video_id.starts_with("old-")
             {
                 prop_assert!(deps.heygen.videos().iter().any(|(_, v)| v == video_id));
@@ -279,7 +279,7 @@ fn a_failure_after_creating_is_replayed_not_paid_twice() {
         assert!(item.heygen_retry_at.is_some() && item.heygen_create_failures == Some(1), "{item:?}");
         let report = tick(&deps).await;
         assert_eq!((report.created, report.waiting), (0, 1), "{report:?}");
-        item.heygen_retry_at = Some("2026-01-01T00:00:00.000Z".into());
+        item.heygen_retry_at = Timestamp::parse("2026-01-01T00:00:00.000Z").ok();
         deps.store.inner.put_content(item);
         let report = tick(&deps).await;
         assert_eq!(report.created, 1, "{report:?}");

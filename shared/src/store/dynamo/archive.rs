@@ -5,8 +5,8 @@ use super::*;
 
 pub(super) async fn list_unarchived(store: &DynamoStore) -> Result<Vec<ContentItem>, StoreError> {
     let mut items = store.sparse_index(index::CONTENT_TO_ARCHIVE, "heygen_archive", ARCHIVE_KEY_VALUE).await?;
-    items.retain(|i| i.job_status() == Ok(Some(JobStatus::Completed)) && i.video_archived_at.is_none());
-    items.sort_by(|a, b| a.heygen_completed_at.cmp(&b.heygen_completed_at));
+    items.retain(|i| i.status_is(JobStatus::Completed) && i.video_archived_at.is_none());
+    items.sort_by_key(|item| item.heygen_completed_at);
     Ok(items)
 }
 

@@ -176,8 +176,7 @@ pub(super) async fn list_in_flight(store: &DynamoStore) -> Result<Vec<ContentIte
     // The index is eventually consistent: keep what the items themselves say.
     items.retain(ContentItem::is_pending);
     items.sort_by(|a, b| {
-        (a.heygen_requested_at.as_deref(), a.content_id.as_str())
-            .cmp(&(b.heygen_requested_at.as_deref(), b.content_id.as_str()))
+        (a.heygen_requested_at, a.content_id.as_str()).cmp(&(b.heygen_requested_at, b.content_id.as_str()))
     });
     Ok(items)
 }

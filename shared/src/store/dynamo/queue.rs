@@ -32,7 +32,7 @@ impl DynamoStore {
             req = req.expression_attribute_values(":queued", s(JobStatus::Queued.as_str()));
         }
         let seen: [(&str, &str, Option<AttributeValue>); 3] = [
-            ("heygen_status", ":seen_status", item.heygen_status.as_deref().map(s)),
+            ("heygen_status", ":seen_status", item.heygen_status.as_ref().map(|status| s(status.as_str()))),
             ("heygen_claim_id", ":seen_claim", item.heygen_claim_id.as_deref().map(s)),
             ("heygen_attempt", ":seen_attempt", item.heygen_attempt.map(n)),
         ];

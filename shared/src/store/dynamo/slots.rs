@@ -104,7 +104,7 @@ pub(super) async fn holder_state(store: &DynamoStore, content_id: &str) -> Resul
         .map_err(|e| unavailable("GetItem", e))?;
     Ok(out.item.map(|item| {
         let in_flight = matches!(item.get("heygen_status"), Some(AttributeValue::S(status))
-            if JobStatus::parse(status).is_some_and(|s| s.is_pending()));
+            if JobStatus::parse(status).is_pending());
         let (slot, slot_unreadable) = match item.get("heygen_slot") {
             None => (None, false),
             Some(AttributeValue::N(index)) => match index.parse::<u32>() {
