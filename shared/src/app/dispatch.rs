@@ -186,7 +186,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
     }
 
     fn creator_of(&self, item: &ContentItem) -> Option<&Creator> {
-        let mode = item.mode.parse::<Mode>().ok()?;
+        let mode = item.mode.known()?;
         self.creators.get(&(mode, creator_id(item).to_string()))
     }
 
@@ -274,7 +274,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
             let _ = store.requeue(&claim, Definiteness::Indefinite, None).await;
             return Dispatched::Stopped { code: "heygen_not_configured", error: None };
         };
-        let mode = item.mode.parse::<Mode>().unwrap_or(Mode::Bible);
+        let mode = item.mode.known().unwrap_or(Mode::Bible);
         let video = CreateVideo {
             content_id: item.content_id.clone(),
             attempt: claim.attempt,

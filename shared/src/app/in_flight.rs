@@ -38,7 +38,7 @@ impl From<&ContentItem> for InFlightEntry {
             content_id: item.content_id.clone(),
             video_id: item.heygen_video_id.clone(),
             creator_id: item.assigned_creator_id.clone(),
-            mode: item.mode.clone(),
+            mode: item.mode.to_string(),
             date: item.date.clone(),
             status: item.heygen_status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
             requested_at: item.heygen_requested_at.map(|at| at.to_string()),
@@ -72,7 +72,7 @@ impl From<&ContentItem> for QueuedEntry {
         Self {
             content_id: item.content_id.clone(),
             creator_id: item.assigned_creator_id.clone(),
-            mode: item.mode.clone(),
+            mode: item.mode.to_string(),
             date: item.date.clone(),
             queued_at: item.heygen_queued_at.map(|at| at.to_string()),
         }

@@ -270,7 +270,7 @@ pub async fn trigger_month<P: Ports>(
 pub async fn cancel_month<P: Ports>(deps: &Deps<P>, request: &CancelRequest) -> Result<CancelReport, ApiError> {
     let mut cancelled = 0;
     for item in deps.store.list_queued().await? {
-        if item.mode != request.mode.as_str() || !request.month.contains_date(&item.date) {
+        if item.mode.known() != Some(request.mode) || !request.month.contains_date(&item.date) {
             continue;
         }
         match deps.store.dequeue(&item.content_id).await {

@@ -14,7 +14,7 @@ mod timestamp;
 
 pub use calendar::{Mode, ModeError, Month, MonthError};
 pub use content::{
-    Classification, ContentItem, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
+    Classification, ContentItem, ItemMode, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
 };
 pub use creator::Creator;
 pub use job::{Backoff, Claim, Definiteness, Outcome, lost_video_text, request_error_text, retry_backoff};

@@ -108,7 +108,7 @@ impl Store for MemoryStore {
             .filter(|i| {
                 i.assigned_creator_id.as_deref() == Some(creator_id)
                     && month.contains_date(&i.date)
-                    && i.mode == mode.as_str()
+                    && i.mode.known() == Some(mode)
             })
             .cloned()
             .collect())
