@@ -31,6 +31,62 @@ impl fmt::Display for Mode {
     }
 }
 
+/// An item's `mode` as the platform wrote it: one of the service's modes, or
+/// another value, kept as written (such an item is for no creator of this
+/// service, and stays readable).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ItemMode {
+    Known(Mode),
+    Other(String),
+}
+
+impl ItemMode {
+    /// The service's mode, if it is one.
+    pub fn known(&self) -> Option<Mode> {
+        match self {
+            ItemMode::Known(mode) => Some(*mode),
+            ItemMode::Other(_) => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ItemMode::Known(mode) => mode.as_str(),
+            ItemMode::Other(other) => other,
+        }
+    }
+}
+
+impl Default for ItemMode {
+    fn default() -> Self {
+        ItemMode::Other(String::new())
+    }
+}
+
+impl From<&str> for ItemMode {
+    fn from(raw: &str) -> Self {
+        raw.parse().map_or_else(|_| ItemMode::Other(raw.to_string()), ItemMode::Known)
+    }
+}
+
+impl std::fmt::Display for ItemMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ItemMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from(String::deserialize(deserializer)?.as_str()))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("mode must be \"bible\" or \"positivity\"")]
 pub struct ModeError;
@@ -150,5 +206,17 @@ mod tests {
         for other in ["2026-04-01", "2026-03-00", "2026-03-32", "2026-03-1", "2026-03", "2026-03-01T00", "2025-03-01"] {
             assert!(!m.contains_date(other), "{other}");
         }
+    }
+
+    #[test]
+    fn a_mode_is_one_of_the_services_or_kept_as_the_platform_wrote_it() {
+        let read = |mode: &str| {
+            serde_json::from_value::<super::super::ContentItem>(serde_json::json!({"content_id": "c", "mode": mode}))
+        };
+        assert_eq!(read("bible").unwrap().mode, ItemMode::Known(Mode::Bible));
+        assert_eq!(read("positivity").unwrap().mode.known(), Some(Mode::Positivity));
+        let other = read("Bible").unwrap();
+        assert_eq!((other.mode.known(), other.mode.as_str()), (None, "Bible"), "still readable, for no creator");
+        assert_eq!(serde_json::to_value(&other).unwrap()["mode"], "Bible");
     }
 }

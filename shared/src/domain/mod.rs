@@ -12,9 +12,9 @@ mod settings;
 mod slots;
 mod timestamp;
 
-pub use calendar::{Mode, ModeError, Month, MonthError};
+pub use calendar::{ItemMode, Mode, ModeError, Month, MonthError};
 pub use content::{
-    Classification, ContentItem, ItemMode, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
+    Classification, ContentItem, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
 };
 pub use creator::Creator;
 pub use job::{Backoff, Claim, Definiteness, Outcome, lost_video_text, request_error_text, retry_backoff};
