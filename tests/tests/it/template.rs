@@ -330,3 +330,108 @@ fn the_video_bucket_is_private_kept_and_served_only_through_its_cdn() {
         }
     }
 }
+
+/// The string inside a `!Sub`.
+fn sub_text(v: &Value) -> &str {
+    match v {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => tagged.value.as_str().unwrap_or_default(),
+        other => panic!("not a !Sub: {other:?}"),
+    }
+}
+
+#[test]
+fn the_dashboard_shows_every_metric_the_code_emits_and_no_other() {
+    use shared::metrics::*;
+    let t = template();
+    let body = sub_text(&t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]);
+    let body: serde_json::Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    let mut ours = std::collections::BTreeSet::new();
+    let mut codes = std::collections::BTreeSet::new();
+    let mut aws = std::collections::BTreeSet::new();
+    for widget in body["widgets"].as_array().unwrap() {
+        for metric in widget["properties"]["metrics"].as_array().unwrap() {
+            let parts: Vec<&str> = metric.as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+            match parts.as_slice() {
+                ["${MetricsNamespace}", name, rest @ ..] => {
+                    ours.insert(name.to_string());
+                    if let ["Code", code] = rest {
+                        codes.insert(code.to_string());
+                    }
+                }
+                [namespace, name, dimension, value] => {
+                    aws.insert(format!("{namespace} {name} {dimension}={value}"));
+                }
+                other => panic!("a metric of an unexpected shape: {other:?}"),
+            }
+        }
+    }
+    let emitted = [
+        RENDERS_REQUESTED,
+        RENDERS_COMPLETED,
+        RENDERS_FAILED,
+        VIDEOS_ARCHIVED,
+        ARCHIVE_FAILURES,
+        HEYGEN_ERRORS,
+        QUEUE_DEPTH,
+        IN_FLIGHT,
+        OLDEST_IN_FLIGHT_SECONDS,
+        TICK_FAILURES,
+    ];
+    let emitted: std::collections::BTreeSet<String> = emitted.iter().map(|m| m.to_string()).collect();
+    assert_eq!(ours, emitted, "the dashboard and the code name the same metrics");
+    let contract_codes = [
+        "heygen_auth_failed",
+        "heygen_insufficient_credit",
+        "heygen_rejected",
+        "heygen_unavailable",
+        "heygen_video_not_found",
+    ];
+    assert_eq!(codes, contract_codes.iter().map(|c| c.to_string()).collect(), "HeygenErrors by every code");
+    for function in ["AdminTriggerFunction", "AdminPendingFunction", "HeygenWebhookFunction", "HeygenWorkerFunction"] {
+        for metric in ["Errors", "Throttles", "Duration"] {
+            assert!(
+                aws.contains(&format!("AWS/Lambda {metric} FunctionName=${{{function}}}")),
+                "{function} {metric}: {aws:?}"
+            );
+        }
+    }
+    for metric in ["4xx", "5xx"] {
+        assert!(aws.contains(&format!("AWS/ApiGateway {metric} ApiId=${{HttpApi}}")), "{metric}: {aws:?}");
+    }
+    let url = sub_text(&t["Outputs"]["DashboardUrl"]["Value"]);
+    assert!(url.contains("#dashboards:name=${Dashboard}"), "{url}");
+}
+
+#[test]
+fn the_http_api_logs_each_request_as_json_and_its_5xx_and_the_webhooks_throttles_alarm() {
+    let t = template();
+    let settings = &t["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"];
+    let destination = format!("{:?}", settings["DestinationArn"]);
+    assert!(destination.contains("ApiAccessLogGroup") && destination.contains("Arn"), "{destination}");
+    let format: serde_json::Value = serde_json::from_str(settings["Format"].as_str().unwrap()).expect("a JSON format");
+    for (field, variable) in [
+        ("requestId", "$context.requestId"),
+        ("routeKey", "$context.routeKey"),
+        ("status", "$context.status"),
+        ("latencyMs", "$context.responseLatency"),
+        ("authorizerError", "$context.authorizer.error"),
+    ] {
+        assert_eq!(format[field], variable, "{field}");
+    }
+    let group = &t["Resources"]["ApiAccessLogGroup"]["Properties"];
+    assert!(is_ref_to(&group["RetentionInDays"], "LogRetentionDays"), "the template's retention");
+    let alarm = |name: &str| t["Resources"][name]["Properties"].clone();
+    let api = alarm("ApiServerErrorsAlarm");
+    assert_eq!((api["Namespace"].as_str(), api["MetricName"].as_str()), (Some("AWS/ApiGateway"), Some("5xx")));
+    assert!(is_ref_to(&api["Dimensions"][0]["Value"], "HttpApi") && api["Dimensions"][0]["Name"] == "ApiId");
+    let throttles = alarm("WebhookThrottlesAlarm");
+    assert_eq!(
+        (throttles["Namespace"].as_str(), throttles["MetricName"].as_str()),
+        (Some("AWS/Lambda"), Some("Throttles"))
+    );
+    assert!(is_ref_to(&throttles["Dimensions"][0]["Value"], "HeygenWebhookFunction"));
+    for properties in [api, throttles] {
+        assert!(format!("{:?}", properties["AlarmActions"]).contains("AlarmTopic"));
+        assert_eq!(properties["Threshold"].as_f64(), Some(1.0));
+    }
+}
