@@ -1,10 +1,13 @@
-.PHONY: help dev test bench lint build deploy
+.PHONY: help dev dev-page test bench lint build deploy
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
 dev: ## Run the service on http://127.0.0.1:3000 (moto + HeyGen simulator; no AWS, no Docker)
 	./scripts/dev.sh
+
+dev-page: ## The page make dev serves at /, checked in headless Chromium during a demo month (installs Debian's chromium)
+	./scripts/dev-page.sh
 
 test: ## All set-up, fmt, clippy, lint, every test, and a make-dev smoke run
 	./scripts/test.sh

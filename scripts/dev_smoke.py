@@ -79,8 +79,23 @@ def main():
         assert url.startswith(base + "/videos/"), i
     with urllib.request.urlopen(completed[0]["creator_video_url"]["S"], timeout=10) as r:
         assert r.headers["content-type"] == "video/mp4" and r.read() == sample, "the copy plays"
+    # A browser seeks with range requests: the stack answers them as CloudFront does.
+    req = urllib.request.Request(completed[0]["creator_video_url"]["S"], headers={"range": "bytes=0-99"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 206 and r.headers["content-range"] == f"bytes 0-99/{len(sample)}", dict(r.headers)
+        assert r.read() == sample[:100]
     for i in failed:
         assert i["heygen_error"]["S"], i
+
+    # The month at a glance agrees with the tables.
+    status, progress = call("GET", f"{admin}/progress?month={month}&mode=bible")
+    assert status == 200, (status, progress)
+    states = progress["states"]
+    assert sum(states.values()) == progress["items"], progress
+    assert (states["submitted"], states["failed"]) == (len(completed), len(failed)), progress
+    assert progress["estimated_seconds_left"] is None and progress["rendered_seconds"] > 0, progress
+    with urllib.request.urlopen(base + "/", timeout=10) as r:
+        assert b"The month at a glance" in r.read()
     check_simulator(state)
     print(f"smoke: {run['would_trigger']} items through the render slots in {drained:.0f} s after one call: "
           f"{len(completed)} submitted, {len(failed)} failed by the simulator, 0 pending, 0 queued")

@@ -274,7 +274,7 @@ async fn status(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<
             json!({"id": id, "status": "failed", "failure_code": "simulated_failure", "failure_message": "the simulator failed this render"})
         }
         "completed" => json!({"id": id, "status": "completed", "video_url": video_url(&sim, &id),
-               "thumbnail_url": format!("{}/files/{id}.jpg", sim.base_url), "duration": 42.0}),
+               "thumbnail_url": format!("{}/files/{id}.jpg", sim.base_url), "duration": SAMPLE_SECONDS}),
         stage => json!({"id": id, "status": stage}),
     };
     (StatusCode::OK, axum::Json(json!({ "data": data }))).into_response()
@@ -335,6 +335,8 @@ impl Video {
 
 /// Every rendered video is this real, playable clip (see `devkit/assets/README.md`).
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../assets/sample.mp4");
+/// HeyGen's `duration` of every video the simulator renders: the sample's length.
+pub const SAMPLE_SECONDS: f64 = 3.0;
 
 async fn file(State(sim): State<Arc<Sim>>, Path(name): Path<String>) -> Response {
     let number = name.trim_start_matches("sim-").trim_end_matches(".mp4").parse::<u64>().unwrap_or(0);

@@ -97,7 +97,16 @@ async fn run() -> Result<(), Error> {
                 ..devkit::sim::SimConfig::new(SIM_API_KEY, SIM_WEBHOOK_SECRET, render)
             })
             .await?;
-            let settings = [("heygen_requests_per_second", "4"), ("heygen_default_voice_id", "sim-voice-default")];
+            // The render slots (HeyGen's limit unless DEV_MAX_CONCURRENT_RENDERS says otherwise)
+            // and the attempts of a render HeyGen fails: its defaults unless asked.
+            let slots = env_or("DEV_MAX_CONCURRENT_RENDERS", "10");
+            let attempts = env_or("DEV_MAX_RENDER_ATTEMPTS", "2");
+            let settings = [
+                ("heygen_requests_per_second", "4"),
+                ("heygen_default_voice_id", "sim-voice-default"),
+                ("heygen_max_concurrent_renders", slots.as_str()),
+                ("heygen_max_render_attempts", attempts.as_str()),
+            ];
             let seeded = seed::demo(&dynamo, &tables, month, &settings).await?;
             (sim, SIM_API_KEY.to_string(), SIM_WEBHOOK_SECRET.to_string(), seeded)
         }
@@ -166,6 +175,8 @@ async fn run() -> Result<(), Error> {
     println!(
         "  curl -s -X POST {base}/admin/content-production/heygen -H 'content-type: application/json' -d '{{\"month\":\"{month}\",\"mode\":\"bible\"}}'"
     );
+    println!("  open {base}/   # the month at a glance, updated every 2 s");
+    println!("  curl -s '{base}/admin/content-production/heygen/progress?month={month}&mode=bible'");
     println!("  curl -s {base}/admin/content-production/heygen");
     println!("  curl -s '{base}/admin/content-production/heygen?refresh=true'");
     println!(
@@ -190,6 +201,6 @@ async fn run() -> Result<(), Error> {
         }
     });
     let videos = server::Videos { s3, bucket };
-    server::serve(listener, deps, env_or("ADMIN_ORIGIN", "http://localhost:5173"), videos).await?;
+    server::serve(listener, deps, env_or("ADMIN_ORIGIN", "http://localhost:5173"), videos, &month.to_string()).await?;
     Ok(())
 }

@@ -1,5 +1,8 @@
-//! The four routes on a loopback port, through the production handlers: each
+//! The five routes on a loopback port, through the production handlers: each
 //! request becomes the API Gateway HTTP API (payload 2.0) event Lambda would get.
+//! Beside them: `/` (a page that shows the demo month's progress), `/videos/...`
+//! (the bucket, as CloudFront serves it: with range requests, so a browser can
+//! seek) and `/local/videos` (the copied videos' paths, for the page).
 //!
 //! Locally there is no JWT authorizer: admin routes get a local admin identity
 //! (`sub` `local-admin`, groups `[admin]`); the header `x-local-groups` replaces
@@ -26,6 +29,8 @@ struct Server {
     deps: Arc<LocalDeps>,
     admin_origin: String,
     videos: Videos,
+    /// The page at `/`, for the demo month.
+    page: String,
 }
 
 /// The bucket on moto the worker copies videos to; the local stack serves it at
@@ -37,6 +42,7 @@ pub struct Videos {
 
 const ADMIN_PATH: &str = "/admin/content-production/heygen";
 const CANCEL_PATH: &str = "/admin/content-production/heygen/cancel";
+const PROGRESS_PATH: &str = "/admin/content-production/heygen/progress";
 const WEBHOOK_PATH: &str = "/webhooks/heygen";
 
 pub async fn serve(
@@ -44,8 +50,10 @@ pub async fn serve(
     deps: Arc<LocalDeps>,
     admin_origin: String,
     videos: Videos,
+    month: &str,
 ) -> std::io::Result<()> {
-    let server = Arc::new(Server { deps, admin_origin, videos });
+    let page = include_str!("page.html").replace("{{MONTH}}", month);
+    let server = Arc::new(Server { deps, admin_origin, videos, page });
     let app = Router::new().fallback(route).layer(DefaultBodyLimit::max(8 * 1024 * 1024)).with_state(server);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
 }
@@ -75,9 +83,15 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
     };
     let path = parts.uri.path().to_string();
     if parts.method == Method::GET && path.starts_with("/videos/") {
-        return video(&server.videos, &path).await;
+        return video(&server.videos, &path, parts.headers.get("range")).await;
     }
-    let admin = path == ADMIN_PATH || path == CANCEL_PATH;
+    if parts.method == Method::GET && path == "/" {
+        return ([("content-type", "text/html; charset=utf-8")], server.page.clone()).into_response();
+    }
+    if parts.method == Method::GET && path == "/local/videos" {
+        return copied_videos(&server.videos).await;
+    }
+    let admin = path == ADMIN_PATH || path == CANCEL_PATH || path == PROGRESS_PATH;
     if !admin && path != WEBHOOK_PATH {
         return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found"}))).into_response();
     }
@@ -101,7 +115,7 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
     };
     let deps = server.deps.as_ref();
     let answer = match (admin, parts.method.clone()) {
-        (true, Method::GET) if path == ADMIN_PATH => admin_pending::handle_request(deps, lambda_request).await,
+        (true, Method::GET) if path != CANCEL_PATH => admin_pending::handle_request(deps, lambda_request).await,
         (true, _) => admin_trigger::handle_request(deps, lambda_request).await,
         (false, _) => heygen_webhook::handle_request(deps, lambda_request).await,
     };
@@ -120,16 +134,45 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
     response
 }
 
-/// A copied video, from the bucket on moto (the key is the path, decoded).
-async fn video(videos: &Videos, path: &str) -> Response {
+/// A copied video, from the bucket on moto (the key is the path, decoded); a
+/// `Range` header is passed to S3, whose partial answer becomes a 206.
+async fn video(videos: &Videos, path: &str, range: Option<&HeaderValue>) -> Response {
     let key: String = path.trim_start_matches('/').split('/').map(percent_decode).collect::<Vec<_>>().join("/");
-    match videos.s3.get_object().bucket(&videos.bucket).key(&key).send().await {
-        Ok(object) => match object.body.collect().await {
-            Ok(bytes) => ([("content-type", "video/mp4")], bytes.into_bytes().to_vec()).into_response(),
-            Err(_) => StatusCode::BAD_GATEWAY.into_response(),
-        },
+    let range = range.and_then(|r| r.to_str().ok()).map(str::to_string);
+    match videos.s3.get_object().bucket(&videos.bucket).key(&key).set_range(range).send().await {
+        Ok(object) => {
+            let content_range = object.content_range.clone();
+            match object.body.collect().await {
+                Ok(bytes) => {
+                    let mut response =
+                        ([("content-type", "video/mp4"), ("accept-ranges", "bytes")], bytes.into_bytes().to_vec())
+                            .into_response();
+                    if let Some(value) = content_range.and_then(|r| HeaderValue::from_str(&r).ok()) {
+                        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                        response.headers_mut().insert("content-range", value);
+                    }
+                    response
+                }
+                Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+            }
+        }
+        Err(err) if err.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+            StatusCode::RANGE_NOT_SATISFIABLE.into_response()
+        }
         Err(_) => (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not Found"}))).into_response(),
     }
+}
+
+/// The paths of the copied videos, newest first.
+async fn copied_videos(videos: &Videos) -> Response {
+    let listed = videos.s3.list_objects_v2().bucket(&videos.bucket).prefix("videos/").send().await;
+    let Ok(listed) = listed else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let mut objects = listed.contents.unwrap_or_default();
+    objects.sort_by_key(|o| std::cmp::Reverse(o.last_modified));
+    let paths: Vec<String> = objects.iter().filter_map(|o| o.key.as_ref()).map(|key| format!("/{key}")).collect();
+    axum::Json(paths).into_response()
 }
 
 fn percent_decode(segment: &str) -> String {

@@ -9,6 +9,7 @@
 //! - [`month`]: a month of content worked by the real use cases with a HeyGen
 //!   stand-in that records its peak;
 //! - [`lost_answers`]: DynamoDB answers lost after the write was applied;
+//! - [`requests`]: the DynamoDB requests a client sent, by operation and table;
 //! - [`emf`]: the metrics a function logged, read back;
 //! - `runtime_api` (from `devkit`): the shipped binaries run as Lambda runs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,6 +18,7 @@ pub mod aws;
 pub mod emf;
 pub mod lost_answers;
 pub mod month;
+pub mod requests;
 pub mod stack;
 pub mod tables;
 

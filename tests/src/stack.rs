@@ -220,12 +220,14 @@ impl<S: Store> Stack<S> {
         store.record_video(&claim, video_id).await.unwrap();
     }
 
+    // The handlers' futures are boxed: a test awaiting many of them keeps only
+    // a pointer each on its stack (debug builds' futures are large).
     pub async fn trigger(&self, event: Value) -> (u16, Value) {
-        call(admin_trigger::handle_request(&self.deps, request(&event)).await)
+        call(Box::pin(admin_trigger::handle_request(&self.deps, request(&event))).await)
     }
 
     pub async fn pending(&self, event: Value) -> (u16, Value) {
-        call(admin_pending::handle_request(&self.deps, request(&event)).await)
+        call(Box::pin(admin_pending::handle_request(&self.deps, request(&event))).await)
     }
 
     /// One worker tick, as the schedule would invoke it (25 s to its deadline).
@@ -238,7 +240,7 @@ impl<S: Store> Stack<S> {
     }
 
     pub async fn webhook(&self, event: Value) -> (u16, Value) {
-        call(heygen_webhook::handle_request(&self.deps, request(&event)).await)
+        call(Box::pin(heygen_webhook::handle_request(&self.deps, request(&event))).await)
     }
 }
 

@@ -70,6 +70,7 @@ impl BulkStatus {
                     thumbnail_url: None,
                     failure_code: known.failure_code.clone(),
                     failure_message: known.failure_message.clone(),
+                    duration: None,
                 })
             }
             _ => ask_status(heygen, api_key, video_id, deadline).await,

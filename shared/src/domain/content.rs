@@ -134,6 +134,9 @@ pub struct ContentItem {
     /// HeyGen's first "no such video" answer about the current video (section 11).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_not_found_since: Option<Timestamp>,
+    /// HeyGen's `duration` of the completed video (section 12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_duration_seconds: Option<super::VideoSeconds>,
 }
 
 /// How a trigger sees an item of an eligible creator, month and mode.

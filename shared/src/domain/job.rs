@@ -75,17 +75,15 @@ pub enum Outcome {
     Completed {
         video_url: String,
         thumbnail_url: Option<String>,
+        /// HeyGen's `duration` of the video, when it gave one.
+        duration: Option<crate::domain::VideoSeconds>,
     },
     /// The render failed, or HeyGen lost it: `failed`, the attempt number
     /// advanced (a definite answer).
-    Failed {
-        message: String,
-    },
+    Failed { message: String },
     /// The render failed and has attempts left (section 11): back to the queue
     /// under the next attempt at once, `heygen_error` keeping the reason.
-    Retry {
-        message: String,
-    },
+    Retry { message: String },
 }
 
 #[cfg(test)]

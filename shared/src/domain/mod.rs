@@ -8,6 +8,7 @@ mod calendar;
 mod content;
 mod creator;
 mod job;
+mod progress;
 mod settings;
 mod slots;
 mod timestamp;
@@ -18,6 +19,9 @@ pub use content::{
 };
 pub use creator::Creator;
 pub use job::{Backoff, Claim, Definiteness, Outcome, lost_video_text, request_error_text, retry_backoff};
+pub use progress::{
+    COPY_TIME, DEFAULT_RENDER_TIME, EstimateBasis, ItemState, VideoSeconds, seconds_left, typical_render_time,
+};
 pub use settings::{MAX_RENDER_SLOTS, Settings};
 pub use slots::{HolderState, RenderSlot, SLOT_LEAK_AFTER, SlotHolder, slot_key};
 pub use timestamp::{Timestamp, TimestampError};

@@ -59,6 +59,12 @@ impl Timestamp {
         u64::try_from((self.0 - earlier.0).whole_seconds()).unwrap_or(0)
     }
 
+    /// The time from `earlier` to this instant, to the millisecond; zero if
+    /// `earlier` is later.
+    pub fn since(&self, earlier: Timestamp) -> Duration {
+        Duration::try_from(self.0 - earlier.0).unwrap_or(Duration::ZERO)
+    }
+
     fn truncated(dt: OffsetDateTime) -> Self {
         let ms = dt.millisecond();
         // `replace_millisecond` only fails for values >= 1000, which `millisecond()` never returns.

@@ -228,6 +228,7 @@ impl Heygen for HeygenClient {
             }
         };
         Ok(VideoStatus {
+            duration: data.duration(),
             video_id: data.id.filter(|id| !id.is_empty()).unwrap_or_else(|| video_id.to_string()),
             state,
             video_url: data.video_url,

@@ -130,6 +130,8 @@ pub struct VideoStatus {
     pub thumbnail_url: Option<String>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
+    /// HeyGen's `duration` of a finished video.
+    pub duration: Option<crate::domain::VideoSeconds>,
 }
 
 impl VideoStatus {
@@ -138,8 +140,11 @@ impl VideoStatus {
     pub fn outcome(&self) -> Option<Outcome> {
         let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
         match self.state {
-            RenderState::Completed => non_empty(&self.video_url)
-                .map(|video_url| Outcome::Completed { video_url, thumbnail_url: non_empty(&self.thumbnail_url) }),
+            RenderState::Completed => non_empty(&self.video_url).map(|video_url| Outcome::Completed {
+                video_url,
+                thumbnail_url: non_empty(&self.thumbnail_url),
+                duration: self.duration,
+            }),
             RenderState::Failed => {
                 let message = match (non_empty(&self.failure_code), non_empty(&self.failure_message)) {
                     (Some(code), Some(msg)) => format!("{code}: {msg}"),

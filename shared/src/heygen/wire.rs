@@ -48,6 +48,15 @@ pub(super) struct StatusData {
     pub(super) thumbnail_url: Option<String>,
     pub(super) failure_code: Option<String>,
     pub(super) failure_message: Option<String>,
+    /// "Video duration in seconds": read leniently (anything but a number that
+    /// can be a duration is ignored; it only feeds the month's progress).
+    pub(super) duration: Option<serde_json::Value>,
+}
+
+impl StatusData {
+    pub(super) fn duration(&self) -> Option<crate::domain::VideoSeconds> {
+        self.duration.as_ref().and_then(serde_json::Value::as_f64).and_then(crate::domain::VideoSeconds::from_secs_f64)
+    }
 }
 
 /// One entry of `GET /v3/videos/statuses`; every field may be missing or null.

@@ -67,6 +67,9 @@ struct State {
     no_states_endpoint: bool,
 }
 
+/// HeyGen's `duration` of every video the fake finishes: 30.5 s.
+pub const FAKE_VIDEO_SECONDS: crate::domain::VideoSeconds = crate::domain::VideoSeconds::from_millis(30_500);
+
 /// The fake. Without a plan for an item, every create is accepted; a video
 /// renders until its status has been read `renders_for_polls` times (never, if
 /// unset), then is completed.
@@ -278,6 +281,7 @@ impl FakeHeygen {
             thumbnail_url: None,
             failure_code: None,
             failure_message: None,
+            duration: done.then_some(FAKE_VIDEO_SECONDS),
         })
     }
 
@@ -308,6 +312,7 @@ impl FakeHeygen {
                         thumbnail_url: None,
                         failure_code: Some("render_failed".into()),
                         failure_message: Some("Avatar render failed".into()),
+                        duration: None,
                     };
                     state.statuses.insert(video_id.clone(), failed);
                 }

@@ -400,8 +400,11 @@ fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_vide
     item.heygen_not_found_since = None;
     item.heygen_retry_at = None;
     match outcome {
-        Outcome::Completed { video_url, thumbnail_url } => {
+        Outcome::Completed { video_url, thumbnail_url, duration } => {
             item.heygen_status = Some(JobStatus::Completed);
+            if duration.is_some() {
+                item.heygen_duration_seconds = *duration;
+            }
             item.heygen_video_url = Some(video_url.clone());
             item.heygen_completed_at = Some(now);
             if let Some(thumb) = thumbnail_url {

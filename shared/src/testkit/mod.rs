@@ -12,7 +12,7 @@ mod heygen;
 mod memory;
 
 pub use faulty::{Faulty, StoreOp};
-pub use heygen::{FakeAnswer, FakeHeygen};
+pub use heygen::{FAKE_VIDEO_SECONDS, FakeAnswer, FakeHeygen};
 pub use memory::MemoryStore;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

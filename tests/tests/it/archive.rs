@@ -71,7 +71,8 @@ async fn completed_stack(bucket: &Bucket, file: &str) -> Stack {
     stack.creator("cr-a", Some("av-a"), None).await;
     stack.content("c-1", "cr-a", "2026-03-01", json!({})).await;
     stack.pending_item("c-1", "v-1").await;
-    let done = Outcome::Completed { video_url: format!("{}{file}", stack.heygen.uri()), thumbnail_url: None };
+    let done =
+        Outcome::Completed { video_url: format!("{}{file}", stack.heygen.uri()), thumbnail_url: None, duration: None };
     stack.deps.store.apply_outcome("c-1", "v-1", &done, Timestamp::now(), false).await.unwrap();
     stack
 }
@@ -295,7 +296,11 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
     for (id, file) in [("c-1", "/files/ok.mp4"), ("c-2", "/files/broken.mp4")] {
         stack.content(id, "cr-a", "2026-03-01", json!({})).await;
         stack.pending_item(id, &format!("v-{id}")).await;
-        let done = Outcome::Completed { video_url: format!("{}{file}", stack.heygen.uri()), thumbnail_url: None };
+        let done = Outcome::Completed {
+            video_url: format!("{}{file}", stack.heygen.uri()),
+            thumbnail_url: None,
+            duration: None,
+        };
         stack.deps.store.apply_outcome(id, &format!("v-{id}"), &done, Timestamp::now(), false).await.unwrap();
     }
     // A third link is presigned and leads nowhere (the port is closed): the
@@ -304,7 +309,7 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
     let presigned = format!("http://127.0.0.1:{closed}/v/c-3.mp4?Expires=1&Signature=s3cr3t-sig&Key-Pair-Id=K");
     stack.content("c-3", "cr-a", "2026-03-01", json!({})).await;
     stack.pending_item("c-3", "v-c-3").await;
-    let done = Outcome::Completed { video_url: presigned, thumbnail_url: None };
+    let done = Outcome::Completed { video_url: presigned, thumbnail_url: None, duration: None };
     stack.deps.store.apply_outcome("c-3", "v-c-3", &done, Timestamp::now(), false).await.unwrap();
     serve(&stack, "/files/ok.mp4", b"a video".to_vec()).await;
     Mock::given(method("GET"))
@@ -386,7 +391,11 @@ async fn a_stalled_download_is_cut_at_its_deadline_aborted_counted_and_the_next_
     stack.tables.update_content("c-1", json!({"heygen_video_url": stalled})).await;
     stack.content("c-2", "cr-a", "2026-03-02", json!({})).await;
     stack.pending_item("c-2", "v-2").await;
-    let done = Outcome::Completed { video_url: format!("{}/files/v-2.mp4", stack.heygen.uri()), thumbnail_url: None };
+    let done = Outcome::Completed {
+        video_url: format!("{}/files/v-2.mp4", stack.heygen.uri()),
+        thumbnail_url: None,
+        duration: None,
+    };
     stack.deps.store.apply_outcome("c-2", "v-2", &done, Timestamp::now(), false).await.unwrap();
     serve(&stack, "/files/v-2.mp4", b"the second video".to_vec()).await;
 

@@ -105,6 +105,7 @@ async fn a_failed_render_is_queued_again_under_its_next_attempt_until_the_attemp
         thumbnail_url: None,
         failure_code: Some("render_failed".into()),
         failure_message: Some("again".into()),
+        duration: None,
     });
     let report = tick(&deps, &invocation(50)).await;
     assert_eq!((report.retried, report.failed, report.created), (0, 1, 0), "{report:?}");

@@ -47,6 +47,7 @@ async fn status_fields_are_read_and_turned_into_outcomes() {
         Some(Outcome::Completed {
             video_url: "https://files.heygen.ai/v-1.mp4?sig=1".into(),
             thumbnail_url: Some("https://files.heygen.ai/v-1.jpg".into()),
+            duration: shared::domain::VideoSeconds::from_secs_f64(31.5),
         })
     );
 

@@ -13,6 +13,7 @@ mod heygen_status;
 mod in_flight;
 mod openapi;
 mod parsers;
+mod progress;
 mod queue;
 mod runtime_api;
 mod secret;

@@ -12,6 +12,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 const ADMIN: &str = "/admin/content-production/heygen";
 const CANCEL: &str = "/admin/content-production/heygen/cancel";
+const PROGRESS: &str = "/admin/content-production/heygen/progress";
 const WEBHOOK: &str = "/webhooks/heygen";
 
 struct Spec {
@@ -155,6 +156,22 @@ async fn every_response_matches_openapi_and_every_documented_one_is_produced() {
     spec.check(ADMIN, "get", &stack.pending(not_admin).await);
     spec.check(ADMIN, "get", &stack.pending(method_of(&event("pending"), "DELETE")).await);
     spec.check(ADMIN, "get", &stack.pending(with_body(event("pending"), &"x".repeat(300 * 1024))).await);
+
+    // The month's progress: items in several states, then every refusal.
+    spec.check(PROGRESS, "get", &stack.pending(event("progress")).await);
+    let mut bad_month = event("progress");
+    bad_month["rawQueryString"] = "month=2026-3&mode=bible".into();
+    spec.check(PROGRESS, "get", &stack.pending(bad_month).await);
+    let mut progress_no_claims = event("progress");
+    progress_no_claims["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    spec.check(PROGRESS, "get", &stack.pending(progress_no_claims).await);
+    let mut progress_not_admin = event("progress");
+    progress_not_admin["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = "[editors]".into();
+    spec.check(PROGRESS, "get", &stack.pending(progress_not_admin).await);
+    spec.check(PROGRESS, "get", &stack.pending(method_of(&event("progress"), "POST")).await);
+    spec.check(PROGRESS, "get", &stack.pending(with_body(event("progress"), &"x".repeat(300 * 1024))).await);
+    let creators_down = Stack::flaky(StoreOp::Creators, 0).await;
+    spec.check(PROGRESS, "get", &creators_down.pending(event("progress")).await);
 
     // The webhook, in every state.
     stack.content("w-1", "cr-a", "2026-03-05", json!({})).await;

@@ -189,7 +189,8 @@ async fn futures_results(
 async fn leaving_flight_frees_the_slot_whichever_way() {
     let tables = Tables::create().await;
     let store = tables.store();
-    let done = Outcome::Completed { video_url: "https://files.heygen.ai/v.mp4".into(), thumbnail_url: None };
+    let done =
+        Outcome::Completed { video_url: "https://files.heygen.ai/v.mp4".into(), thumbnail_url: None, duration: None };
     let failed = Outcome::Failed { message: "render failed".into() };
     for (slot, id) in [(0, "c-release"), (1, "c-complete"), (2, "c-fail")] {
         let item = put(&tables, id, "cr-a", "2026-03-01", json!({})).await;

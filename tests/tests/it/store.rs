@@ -296,7 +296,7 @@ async fn attributes_the_service_does_not_know_survive_every_write() {
     let claim = store.claim(&read, now, STALE, None).await.unwrap();
     store.record_video(&claim, "v-1").await.unwrap();
     keeps_extras(&tables.content_raw("c-1").await);
-    let done = Outcome::Completed { video_url: "https://v/1.mp4".into(), thumbnail_url: None };
+    let done = Outcome::Completed { video_url: "https://v/1.mp4".into(), thumbnail_url: None, duration: None };
     store.apply_outcome("c-1", "v-1", &done, now, true).await.unwrap();
     keeps_extras(&tables.content_raw("c-1").await);
 }
@@ -313,7 +313,7 @@ async fn dynamodb_failures_are_typed_unavailable() {
     let now = t("2026-03-01T10:00:00.000Z");
     let item = shared::domain::ContentItem { content_id: "c-1".into(), ..Default::default() };
     let claim = shared::domain::Claim { content_id: "c-1".into(), claim_id: "k".into(), attempt: 1, slot: None };
-    let done = Outcome::Completed { video_url: "u".into(), thumbnail_url: None };
+    let done = Outcome::Completed { video_url: "u".into(), thumbnail_url: None, duration: None };
     let results = [
         store.settings().await.err(),
         store.eligible_creators(Mode::Bible).await.err(),

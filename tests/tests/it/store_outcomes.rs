@@ -25,6 +25,7 @@ async fn a_completion_attaches_the_video_and_submits_the_item() {
     let done = Outcome::Completed {
         video_url: "https://files.heygen.ai/v-1.mp4?sig=abc".into(),
         thumbnail_url: Some("https://files.heygen.ai/v-1.jpg".into()),
+        duration: shared::domain::VideoSeconds::from_secs_f64(42.5),
     };
     let now = t("2026-03-01T10:05:00.000Z");
     store.apply_outcome("c-1", "v-1", &done, now, true).await.unwrap();
@@ -33,6 +34,7 @@ async fn a_completion_attaches_the_video_and_submits_the_item() {
     assert_eq!(raw["heygen_video_url"], "https://files.heygen.ai/v-1.mp4?sig=abc");
     assert_eq!(raw["creator_video_url"], "https://files.heygen.ai/v-1.mp4?sig=abc");
     assert_eq!(raw["status"], "submitted");
+    assert_eq!(raw["heygen_duration_seconds"], 42.5, "HeyGen's duration, a number");
     assert_eq!(raw["heygen_thumbnail_url"], "https://files.heygen.ai/v-1.jpg");
     assert_eq!(raw["heygen_completed_at"], "2026-03-01T10:05:00.000Z");
     assert!(raw.get("heygen_pending").is_none());
@@ -48,7 +50,8 @@ async fn a_completion_attaches_the_video_and_submits_the_item() {
 async fn a_completion_without_attaching_leaves_the_item_for_archiving() {
     let tables = Tables::create().await;
     pending_item(&tables, "c-1", "v-1", "2026-03-01T10:00:00.000Z").await;
-    let done = Outcome::Completed { video_url: "https://files.heygen.ai/v-1.mp4".into(), thumbnail_url: None };
+    let done =
+        Outcome::Completed { video_url: "https://files.heygen.ai/v-1.mp4".into(), thumbnail_url: None, duration: None };
     tables.store().apply_outcome("c-1", "v-1", &done, t("2026-03-01T10:05:00.000Z"), false).await.unwrap();
     let raw = tables.content_raw("c-1").await;
     assert_eq!(raw["heygen_status"], "completed");
@@ -77,7 +80,7 @@ async fn an_outcome_for_another_video_or_a_settled_item_changes_nothing() {
     let tables = Tables::create().await;
     let store = tables.store();
     let now = t("2026-03-01T10:05:00.000Z");
-    let done = Outcome::Completed { video_url: "https://forged/v.mp4".into(), thumbnail_url: None };
+    let done = Outcome::Completed { video_url: "https://forged/v.mp4".into(), thumbnail_url: None, duration: None };
 
     pending_item(&tables, "c-1", "v-1", "2026-03-01T10:00:00.000Z").await;
     let before = tables.content_raw("c-1").await;
@@ -127,7 +130,7 @@ async fn pending_items_are_listed_oldest_first_ties_by_content_id() {
     store.claim(&read, t("2026-03-01T11:00:00.000Z"), STALE, None).await.unwrap();
     // Settled items are not listed.
     pending_item(&tables, "c-done", "v-4", "2026-03-01T09:00:00.000Z").await;
-    let done = Outcome::Completed { video_url: "https://v/4.mp4".into(), thumbnail_url: None };
+    let done = Outcome::Completed { video_url: "https://v/4.mp4".into(), thumbnail_url: None, duration: None };
     store.apply_outcome("c-done", "v-4", &done, t("2026-03-01T09:30:00.000Z"), true).await.unwrap();
     pending_item(&tables, "c-failed", "v-5", "2026-03-01T09:00:00.000Z").await;
     let failed = Outcome::Failed { message: "x".into() };
@@ -150,7 +153,8 @@ async fn a_completion_leaves_a_video_the_platform_attached_meanwhile() {
     tables
         .update_content("c-1", json!({"creator_video_url": "https://cdn.platform/own.mp4", "status": "published"}))
         .await;
-    let done = Outcome::Completed { video_url: "https://files.heygen.ai/v-1.mp4".into(), thumbnail_url: None };
+    let done =
+        Outcome::Completed { video_url: "https://files.heygen.ai/v-1.mp4".into(), thumbnail_url: None, duration: None };
     store.apply_outcome("c-1", "v-1", &done, t("2026-03-01T10:05:00.000Z"), true).await.unwrap();
     let raw = tables.content_raw("c-1").await;
     assert_eq!(raw["creator_video_url"], "https://cdn.platform/own.mp4", "the platform's video wins");

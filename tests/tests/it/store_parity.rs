@@ -76,7 +76,8 @@ async fn scenario(store: &impl Store) -> Vec<String> {
     if let Ok(claim) = store.claim(&c2, now(), STALE, Some(1)).await {
         log.push(format!("record {}", answer(store.record_video(&claim, "v-2").await)));
         log.push(format!("checked {}", answer(store.mark_checked("c-2", "v-2", now()).await)));
-        let done = Outcome::Completed { video_url: "https://files/v-2.mp4".into(), thumbnail_url: None };
+        let done =
+            Outcome::Completed { video_url: "https://files/v-2.mp4".into(), thumbnail_url: None, duration: None };
         log.push(format!("complete {}", answer(store.apply_outcome("c-2", "v-2", &done, now(), true).await)));
         log.push(format!("complete again {}", answer(store.apply_outcome("c-2", "v-2", &done, now(), true).await)));
     }

@@ -40,6 +40,7 @@ fn every_contract_route_goes_to_its_function_with_its_auth() {
     routes.sort();
     let expected = [
         ("GET", "/admin/content-production/heygen", "admin-pending", "AdminJwt"),
+        ("GET", "/admin/content-production/heygen/progress", "admin-pending", "AdminJwt"),
         ("GET", "/webhooks/heygen", "heygen-webhook", "NONE"),
         ("OPTIONS", "/webhooks/heygen", "heygen-webhook", "NONE"),
         ("POST", "/admin/content-production/heygen", "admin-trigger", "AdminJwt"),
@@ -235,6 +236,16 @@ fn the_queue_index_is_declared_and_each_function_reads_only_the_indexes_it_queri
     assert!(queried("HeygenWorkerFunction").contains("pending_by_requested_at"));
     assert!(!queried("HeygenWorkerFunction").contains("by_creator_date"), "the worker never lists a month");
     assert!(!queried("HeygenWebhookFunction").contains("queue_by_order"), "the webhook never reads the queue");
+    assert!(queried("AdminPendingFunction").contains("by_creator_date"), "the progress reads a month by creator");
+    // No function scans the content table (section 12: the progress queries).
+    for (name, f) in functions(&t) {
+        for statement in f["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap() {
+            if format!("{:?}", statement["Action"]).contains("dynamodb:Scan") {
+                let resource = format!("{:?}", statement["Resource"]);
+                assert!(!resource.contains("ContentTable"), "{name} may scan the content table: {resource}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -274,6 +274,7 @@ fn finished(video_id: &str, state: RenderState) -> VideoStatus {
         thumbnail_url: None,
         failure_code: (state == RenderState::Failed).then(|| "avatar_gone".to_string()),
         failure_message: None,
+        duration: None,
     }
 }
 

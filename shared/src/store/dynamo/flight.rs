@@ -34,7 +34,7 @@ impl DynamoStore {
             .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
             .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()));
         match outcome {
-            Outcome::Completed { video_url, thumbnail_url } => {
+            Outcome::Completed { video_url, thumbnail_url, duration } => {
                 let mut set = vec![
                     "heygen_status = :completed",
                     "heygen_video_url = :url",
@@ -48,6 +48,13 @@ impl DynamoStore {
                 if let Some(thumb) = thumbnail_url {
                     set.push("heygen_thumbnail_url = :thumb");
                     req = req.expression_attribute_values(":thumb", s(thumb));
+                }
+                if let Some(duration) = duration {
+                    set.push("heygen_duration_seconds = :duration");
+                    req = req.expression_attribute_values(
+                        ":duration",
+                        AttributeValue::N(duration.as_secs_f64().to_string()),
+                    );
                 }
                 if attach {
                     set.extend(["creator_video_url = :url", "#status = :submitted"]);
