@@ -3,8 +3,8 @@
 # with the shipping profile as `sam build` does (`--bin X` from the workspace
 # root) and the floor (bench/floor, a hello-world lambda_http function, same
 # profile), then runs the harness (bench/): every binary under the Lambda Runtime
-# API against moto and the HeyGen simulator, behind counting proxies. Writes
-# BENCHMARKS.md.
+# API against moto and the HeyGen simulator, behind counting proxies; then a
+# month through the local stack (scripts/bench-month.sh). Writes BENCHMARKS.md.
 #
 # BENCH_INVOCATIONS (500), BENCH_SPAWNS (10) and BENCH_RECONCILE_TICKS (20) set
 # the sample sizes; BENCH_OUTPUT the file written; BENCH_ONLY (say
@@ -37,4 +37,8 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git diff --quiet HEAD 2>/dev/null; then commit="$commit (with uncommitted changes)"; fi
 BENCH_RELEASE_DIR="$root/target/release" BENCH_COMMIT="$commit" BENCH_RUSTC="$(rustc --version)" \
   BENCH_OUTPUT="${BENCH_OUTPUT:-$root/BENCHMARKS.md}" target/harness/bench
+stop_moto
+trap - EXIT
+step "a month through the local stack, refill on completion off and on"
+BENCH_OUTPUT="${BENCH_OUTPUT:-$root/BENCHMARKS.md}" scripts/bench-month.sh
 step "done"

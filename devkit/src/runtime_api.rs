@@ -1,7 +1,10 @@
 //! A Lambda Runtime API emulator (the 2018-06-01 interface the runtime polls), so
 //! the shipped binaries run in the tests and the benchmarks exactly as Lambda
 //! runs them. It notes when the function first asks for work (the end of its
-//! init) and how long each invocation took from delivery to answer.
+//! init) and how long each invocation took from delivery to answer. It also
+//! answers Lambda's `Invoke` API for its function (asynchronous invokes only, as
+//! the service makes them): pointed at by `AWS_ENDPOINT_URL_LAMBDA`, another
+//! function's invoke runs this one, as Lambda would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, VecDeque};
@@ -43,6 +46,10 @@ struct Shared {
     /// When the function first asked for an invocation: its init is over.
     first_poll: std::sync::Mutex<Option<Instant>>,
     polled: Notify,
+    /// The function's name, as `Invoke` names it.
+    name: String,
+    /// Asynchronous invokes accepted through the `Invoke` API.
+    invoked: std::sync::atomic::AtomicUsize,
 }
 
 /// One function: the emulator it polls and its process.
@@ -52,6 +59,8 @@ pub struct Function {
     server: tokio::task::JoinHandle<()>,
     spawned: Instant,
     pub log: PathBuf,
+    /// The emulator's address: the Runtime API, and Lambda's `Invoke` API.
+    pub addr: std::net::SocketAddr,
 }
 
 /// Where `cargo build` leaves the workspace's binaries.
@@ -77,12 +86,13 @@ impl Function {
 
     /// As [`Function::start`], for the executable at `path`.
     pub async fn start_binary(path: &FsPath, name: &str, env: &[(&str, String)]) -> Self {
-        let shared = Arc::new(Shared { timeout: lambda_timeout(name), ..Shared::default() });
+        let shared = Arc::new(Shared { timeout: lambda_timeout(name), name: name.to_string(), ..Shared::default() });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            .route("/2015-03-31/functions/{name}/invocations", post(lambda_invoke))
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -110,7 +120,7 @@ impl Function {
         }
         let spawned = Instant::now();
         let child = cmd.spawn().unwrap();
-        Self { shared, child, server, spawned, log }
+        Self { shared, child, server, spawned, log, addr }
     }
 
     /// How long the process took from its spawn to its first request for an
@@ -177,6 +187,16 @@ impl Function {
     /// Kills the process mid-invocation, as a crashed or recycled sandbox ends.
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
+    }
+
+    /// `AWS_ENDPOINT_URL_LAMBDA` for a function that invokes this one.
+    pub fn invoke_endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Asynchronous invokes accepted so far through the `Invoke` API.
+    pub fn invoked(&self) -> usize {
+        self.shared.invoked.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn logs(&self) -> String {
@@ -246,6 +266,35 @@ async fn response(State(shared): State<Arc<Shared>>, Path(id): Path<String>, bod
 
 async fn error(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
     finish(&shared, &id, Err(json(&body))).await
+}
+
+/// Lambda's `Invoke` with `X-Amz-Invocation-Type: Event`: 202 at once, the
+/// event queued for the function. Another name is Lambda's 404; a synchronous
+/// invoke is refused (the service never makes one).
+async fn lambda_invoke(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let error = |status: StatusCode, kind: &'static str| {
+        let mut response = (status, format!(r#"{{"Type":"User","message":"{kind}"}}"#)).into_response();
+        response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(kind));
+        response
+    };
+    if name != shared.name {
+        return error(StatusCode::NOT_FOUND, "ResourceNotFoundException");
+    }
+    if headers.get("x-amz-invocation-type").is_none_or(|t| t != "Event") {
+        return error(StatusCode::BAD_REQUEST, "InvalidParameterValueException");
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let (tx, _answer_ignored) = oneshot::channel();
+    shared.waiting.lock().await.insert(id.clone(), tx);
+    shared.queue.lock().await.push_back((id, json(&body)));
+    shared.arrived.notify_one();
+    shared.invoked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    StatusCode::ACCEPTED.into_response()
 }
 
 async fn init_error(body: Bytes) -> StatusCode {

@@ -1,7 +1,8 @@
 //! `make dev`'s service: expects moto (started by `scripts/dev.sh`, reached via
 //! `AWS_ENDPOINT_URL`), creates the tables from `template.yaml` and the secret,
 //! seeds demo data, starts the HeyGen simulator (or uses the real HeyGen when
-//! `HEYGEN_API_KEY` is set), and serves the four routes on 127.0.0.1:$DEV_PORT.
+//! `HEYGEN_API_KEY` is set), and serves the five routes on 127.0.0.1:$DEV_PORT;
+//! the worker ticks every `DEV_TICK_SECONDS` and whenever a function wakes it.
 
 mod seed;
 mod server;
@@ -19,6 +20,9 @@ use shared::store::DynamoStore;
 
 const SIM_API_KEY: &str = "sk-local-simulator";
 const SIM_WEBHOOK_SECRET: &str = "whsec_local_simulator";
+/// The worker's name when a function wakes it (section 9): this stack answers
+/// Lambda's `Invoke` for it by running a tick, as Lambda would.
+pub const LOCAL_WORKER: &str = "local-heygen-worker";
 
 type Error = Box<dyn std::error::Error>;
 
@@ -101,13 +105,18 @@ async fn run() -> Result<(), Error> {
             // and the attempts of a render HeyGen fails: its defaults unless asked.
             let slots = env_or("DEV_MAX_CONCURRENT_RENDERS", "10");
             let attempts = env_or("DEV_MAX_RENDER_ATTEMPTS", "2");
+            let pace = env_or("DEV_REQUESTS_PER_SECOND", "4");
             let settings = [
-                ("heygen_requests_per_second", "4"),
+                ("heygen_requests_per_second", pace.as_str()),
                 ("heygen_default_voice_id", "sim-voice-default"),
                 ("heygen_max_concurrent_renders", slots.as_str()),
                 ("heygen_max_render_attempts", attempts.as_str()),
             ];
-            let seeded = seed::demo(&dynamo, &tables, month, &settings).await?;
+            // `make bench`'s month: DEV_BENCH_ITEMS items of one creator instead.
+            let seeded = match env_or("DEV_BENCH_ITEMS", "").parse::<usize>() {
+                Ok(items) => seed::bench(&dynamo, &tables, month, items, &settings).await?,
+                Err(_) => seed::demo(&dynamo, &tables, month, &settings).await?,
+            };
             (sim, SIM_API_KEY.to_string(), SIM_WEBHOOK_SECRET.to_string(), seeded)
         }
     };
@@ -129,6 +138,7 @@ async fn run() -> Result<(), Error> {
         admin_groups_claim: "cognito:groups".into(),
         metrics_namespace: "HeygenPipeline".into(),
         archive: Some(shared::config::ArchiveConfig { bucket: bucket.clone(), base_url: base.clone() }),
+        worker_function: Some(LOCAL_WORKER.to_string()),
     };
     let deps = Deps {
         store: DynamoStore::new(dynamo.clone(), tables.clone()),
@@ -137,6 +147,13 @@ async fn run() -> Result<(), Error> {
         config,
         archive: Some(shared::archive::shared_archive(shared::archive::S3Archive::new(s3.clone(), &bucket))),
         timing: Timing::default(),
+        // Lambda's Invoke API, answered by this stack (server.rs); DEV_REFILL=0
+        // leaves the queue to the ticks alone (to measure what refill buys).
+        worker: (env_or("DEV_REFILL", "1") != "0").then(|| {
+            let lambda = aws_sdk_lambda::config::Builder::from(&aws).endpoint_url(&base).build();
+            let worker = shared::refill::LambdaWorker::new(aws_sdk_lambda::Client::from_conf(lambda), LOCAL_WORKER);
+            std::sync::Arc::new(worker) as std::sync::Arc<dyn shared::refill::WakeWorker>
+        }),
     };
 
     let state = json!({
@@ -188,19 +205,32 @@ async fn run() -> Result<(), Error> {
 
     // EventBridge Scheduler cannot fire locally: the worker's handler is invoked
     // here as the schedule would, every DEV_TICK_SECONDS.
+    // One tick at a time, scheduled or woken, as the template's reserved
+    // concurrency of 1 makes Lambda run the worker (server.rs takes it too).
     let deps = std::sync::Arc::new(deps);
+    let one_tick = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     let tick_every = Duration::from_secs_f64(env_or("DEV_TICK_SECONDS", "5").parse()?);
     let ticking = std::sync::Arc::clone(&deps);
+    let ticks = std::sync::Arc::clone(&one_tick);
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(tick_every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            let _one = ticks.lock().await;
             let event = lambda_runtime::LambdaEvent::new(json!({}), lambda_runtime::Context::default());
             heygen_worker::handle_event(ticking.as_ref(), event).await;
         }
     });
     let videos = server::Videos { s3, bucket };
-    server::serve(listener, deps, env_or("ADMIN_ORIGIN", "http://localhost:5173"), videos, &month.to_string()).await?;
+    server::serve(
+        listener,
+        deps,
+        env_or("ADMIN_ORIGIN", "http://localhost:5173"),
+        videos,
+        &month.to_string(),
+        one_tick,
+    )
+    .await?;
     Ok(())
 }

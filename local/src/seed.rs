@@ -102,6 +102,40 @@ pub async fn demo(
     Ok(Seeded { creators: creators.len(), items })
 }
 
+/// For `make bench`'s month: one eligible creator and `items` bible items over
+/// the month (several a day when there are more items than days).
+pub async fn bench(
+    client: &aws_sdk_dynamodb::Client,
+    tables: &TableNames,
+    month: Month,
+    items: usize,
+    settings: &[(&str, &str)],
+) -> Result<Seeded, Box<dyn std::error::Error>> {
+    put(
+        client,
+        &tables.creators,
+        json!({"creator_id": "cr-bench", "name": "Bench (AI)", "is_ai": true,
+        "active": true, "heygen_avatar_ids": {"bible": "sim-avatar-bench"}}),
+    )
+    .await?;
+    for (key, value) in settings {
+        put(client, &tables.settings, json!({"key": key, "value": value})).await?;
+    }
+    for i in 0..items {
+        let date = format!("{month}-{:02}", i % 28 + 1);
+        put(
+            client,
+            &tables.content,
+            json!({
+                "content_id": format!("bench-{i:04}"), "date": date, "mode": "bible", "status": "draft",
+                "script": VERSES[i % VERSES.len()], "assigned_creator_id": "cr-bench",
+            }),
+        )
+        .await?;
+    }
+    Ok(Seeded { creators: 1, items })
+}
+
 /// One bible item for a real HeyGen render (costs money): `avatar_id` must be
 /// an avatar of the account.
 pub async fn single(

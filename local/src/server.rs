@@ -31,6 +31,8 @@ struct Server {
     videos: Videos,
     /// The page at `/`, for the demo month.
     page: String,
+    /// Held by the running tick: one at a time.
+    one_tick: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The bucket on moto the worker copies videos to; the local stack serves it at
@@ -51,9 +53,10 @@ pub async fn serve(
     admin_origin: String,
     videos: Videos,
     month: &str,
+    one_tick: Arc<tokio::sync::Mutex<()>>,
 ) -> std::io::Result<()> {
     let page = include_str!("page.html").replace("{{MONTH}}", month);
-    let server = Arc::new(Server { deps, admin_origin, videos, page });
+    let server = Arc::new(Server { deps, admin_origin, videos, page, one_tick });
     let app = Router::new().fallback(route).layer(DefaultBodyLimit::max(8 * 1024 * 1024)).with_state(server);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
 }
@@ -90,6 +93,9 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
     }
     if parts.method == Method::GET && path == "/local/videos" {
         return copied_videos(&server.videos).await;
+    }
+    if let Some(name) = path.strip_prefix("/2015-03-31/functions/").and_then(|p| p.strip_suffix("/invocations")) {
+        return invoke(&server, name, &parts.headers, &body);
     }
     let admin = path == ADMIN_PATH || path == CANCEL_PATH || path == PROGRESS_PATH;
     if !admin && path != WEBHOOK_PATH {
@@ -132,6 +138,31 @@ async fn route(State(server): State<Arc<Server>>, request: HttpRequest<AxumBody>
         cors(&server, &parts.headers, response.headers_mut());
     }
     response
+}
+
+/// Lambda's `Invoke` of the worker, as Lambda answers an asynchronous one: 202 at
+/// once, and a tick run on its own (the payload says why), one at a time.
+fn invoke(server: &Arc<Server>, name: &str, headers: &HeaderMap, body: &Bytes) -> Response {
+    if name != crate::LOCAL_WORKER {
+        let mut response =
+            (StatusCode::NOT_FOUND, axum::Json(json!({"Type": "User", "message": "Function not found"})))
+                .into_response();
+        response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("ResourceNotFoundException"));
+        return response;
+    }
+    let asynchronous = headers.get("x-amz-invocation-type").is_some_and(|t| t == "Event");
+    let payload: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    tracing::info!(asynchronous, payload = %payload, "worker invoked");
+    let deps = Arc::clone(&server.deps);
+    let one_tick = Arc::clone(&server.one_tick);
+    tokio::spawn(async move {
+        // After the tick running now, as Lambda runs a worker whose reserved
+        // concurrency is 1.
+        let _one = one_tick.lock().await;
+        let event = lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());
+        heygen_worker::handle_event(deps.as_ref(), event).await;
+    });
+    StatusCode::ACCEPTED.into_response()
 }
 
 /// A copied video, from the bucket on moto (the key is the path, decoded); a

@@ -45,6 +45,9 @@ pub struct Config {
     pub metrics_namespace: String,
     /// `VIDEO_BUCKET` and `VIDEO_BASE_URL`; `None`: completion attaches HeyGen's link.
     pub archive: Option<ArchiveConfig>,
+    /// `HEYGEN_WORKER_FUNCTION`: the worker invoked when a render slot frees
+    /// (section 9); `None`: no invoke, the schedule alone feeds the queue.
+    pub worker_function: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +121,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_ADMIN_GROUPS_CLAIM.to_string()),
             metrics_namespace: optional("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string()),
             archive,
+            worker_function: optional("HEYGEN_WORKER_FUNCTION"),
         })
     }
 }

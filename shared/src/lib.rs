@@ -7,7 +7,8 @@
 //!              states, creators, months, settings, render slots, timestamps,
 //!              back-offs; no I/O
 //! app/         the use cases over the ports: trigger (and cancel), in_flight (the
-//!              listing and its refresh), webhook, worker (one tick); the steps
+//!              listing and its refresh), progress (the month at a glance),
+//!              webhook, worker (one tick); refill (waking the worker); the steps
 //!              they share: dispatch (queued item -> HeyGen video), reconcile
 //!              (pending renders asked about and decided), bulk_status (many
 //!              states in one call), apply_status (HeyGen's answer applied),
@@ -18,6 +19,7 @@
 //! heygen/      port + reqwest adapter: HeyGen v3 (create, status, bulk states)
 //! secret/      port + Secrets Manager adapter: the API key and webhook secret
 //! archive/     port + S3 adapter: streaming a video into the bucket
+//! refill/      port + Lambda adapter: the worker woken when a render slot frees
 //! config.rs    the environment, read once
 //! wiring.rs    the production clients, the metrics recorder
 //! metrics.rs   the contract's metrics, through the `metrics` facade
@@ -43,6 +45,7 @@ pub mod http;
 pub mod lambda;
 pub mod lazy_http;
 pub mod metrics;
+pub mod refill;
 pub mod secret;
 pub mod store;
 #[cfg(feature = "testkit")]

@@ -5,6 +5,7 @@ use crate::app::{Deps, Timing};
 use crate::archive::{S3Archive, shared_archive};
 use crate::config::Config;
 use crate::heygen::{ClientBuildError, HeygenClient, RetryPolicy};
+use crate::refill::WakeWorker;
 use crate::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
 use crate::store::DynamoStore;
 
@@ -82,6 +83,7 @@ fn deps_from(
     aws: &aws_config::SdkConfig,
     policy: RetryPolicy,
 ) -> Result<ProductionDeps, ClientBuildError> {
+    let worker = worker(&config, aws);
     Ok(ProductionDeps {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.tables.clone()),
         secrets: SecretsManagerSource::new(
@@ -93,5 +95,21 @@ fn deps_from(
         archive: None,
         config,
         timing: Timing::default(),
+        worker,
     })
+}
+
+/// The worker to wake when a render slot frees (`HEYGEN_WORKER_FUNCTION`), in
+/// the binaries built with the feature `refill` (the webhook, admin-pending);
+/// the others never wake it, and carry no Lambda client.
+#[cfg(feature = "refill")]
+fn worker(config: &Config, aws: &aws_config::SdkConfig) -> Option<std::sync::Arc<dyn WakeWorker>> {
+    let function = config.worker_function.as_ref()?;
+    let waker = crate::refill::LambdaWorker::new(aws_sdk_lambda::Client::new(aws), function);
+    Some(std::sync::Arc::new(waker))
+}
+
+#[cfg(not(feature = "refill"))]
+fn worker(_config: &Config, _aws: &aws_config::SdkConfig) -> Option<std::sync::Arc<dyn WakeWorker>> {
+    None
 }

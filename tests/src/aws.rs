@@ -30,6 +30,7 @@ pub fn test_config(tables: TableNames, heygen: &str, secret_id: Option<String>) 
         admin_groups_claim: "cognito:groups".into(),
         metrics_namespace: "HeygenPipeline".into(),
         archive: None,
+        worker_function: None,
     }
 }
 

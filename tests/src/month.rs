@@ -57,6 +57,7 @@ pub async fn world_on(
         config,
         archive: None,
         timing: Timing::default(),
+        worker: None,
     };
     (tables, deps)
 }
@@ -135,5 +136,6 @@ pub fn counted(tables: &Tables, deps: &Deps<Moto>) -> Deps<(Faulty<DynamoStore>,
         config: deps.config.clone(),
         archive: None,
         timing: deps.timing.clone(),
+        worker: None,
     }
 }

@@ -99,6 +99,7 @@ impl<S: Store> Stack<S> {
             config,
             archive: None,
             timing: Timing::default(),
+            worker: None,
         };
         tables.put_setting("heygen_requests_per_second", "50").await;
         let states = Arc::default();

@@ -80,6 +80,9 @@ pub struct Deps<P: Ports> {
     /// The video bucket, when durable copies are configured (`VIDEO_BUCKET`).
     pub archive: Option<P::Archive>,
     pub timing: Timing,
+    /// The worker, woken when a render slot frees (`HEYGEN_WORKER_FUNCTION`;
+    /// section 9); `None`: the schedule alone ticks.
+    pub worker: Option<std::sync::Arc<dyn crate::refill::WakeWorker>>,
 }
 
 impl<P: Ports> Deps<P> {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::apply_status::Applied;
 use super::reconcile::{Checked, Reconciliation};
+use super::refill::Freed;
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
@@ -105,6 +106,7 @@ pub async fn list_in_flight<P: Ports>(
     let api_key = deps.api_key().await?;
     let mut counts = RefreshCounts::default();
     let mut still = Vec::new();
+    let mut requeued = false;
     let ids: Vec<&str> = items
         .iter()
         .filter(|item| item.status_is(JobStatus::Pending))
@@ -133,8 +135,12 @@ pub async fn list_in_flight<P: Ports>(
                 still.push(item);
             }
             Ok(Checked::Applied(Applied::Completed)) => counts.completed += 1,
-            // Retried: HeyGen failed it; it is queued again under the next attempt.
-            Ok(Checked::Applied(Applied::Failed | Applied::Retried)) => counts.failed += 1,
+            Ok(Checked::Applied(Applied::Failed)) => counts.failed += 1,
+            // HeyGen failed it; it is queued again under the next attempt.
+            Ok(Checked::Applied(Applied::Retried)) => {
+                counts.failed += 1;
+                requeued = true;
+            }
             Ok(Checked::NotFound) => {
                 // A refresh's 404 leaves the item pending (the worker gives a lost
                 // render up, section 11).
@@ -162,6 +168,10 @@ pub async fn list_in_flight<P: Ports>(
             }
             Err(err) => storage_stopped(&mut counts, &mut still, item, &err),
         }
+    }
+    // One wake for the whole refresh, after its writes (section 9).
+    if counts.completed + counts.failed > 0 {
+        super::refill::wake_worker(deps, Freed::Refresh, requeued).await;
     }
     tracing::info!(
         completed = counts.completed,

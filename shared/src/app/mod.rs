@@ -3,7 +3,8 @@
 //!
 //! Use cases: `trigger` (a month into the queue and the first renders; cancel),
 //! `in_flight` (what is in flight and queued, and the refresh that polls
-//! HeyGen), `progress` (the month at a glance), `webhook` (HeyGen's notice), `worker` (one tick: reconcile, recover,
+//! HeyGen), `progress` (the month at a glance), `refill` (the worker woken when a
+//! render slot frees), `webhook` (HeyGen's notice), `worker` (one tick: reconcile, recover,
 //! dispatch, copy). Shared steps: `dispatch` (a queued item to a HeyGen video,
 //! within the render slots: the trigger and the worker), `reconcile` (pending
 //! renders asked about and decided: the refresh and the worker), `bulk_status`
@@ -33,6 +34,7 @@ pub mod in_flight;
 pub mod pacing;
 pub mod progress;
 pub mod reconcile;
+pub mod refill;
 pub mod trigger;
 pub mod webhook;
 pub mod worker;

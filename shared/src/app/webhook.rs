@@ -7,6 +7,7 @@ use sha2::Sha256;
 use tokio::time::Instant;
 
 use super::apply_status::{Applied, apply_status};
+use super::refill::Freed;
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::heygen::HeygenError;
@@ -151,7 +152,12 @@ pub async fn handle_notice<P: Ports>(
         Err(err) => return Err(ApiError::HeygenUnavailable(err)),
     };
     match apply_status(&deps.store, &item, &notice.video_id, &status, deps.config.archive.is_none()).await {
-        Ok(applied) => Ok(Handled::Applied(applied)),
+        Ok(applied) => {
+            if applied.left_flight() {
+                super::refill::wake_worker(deps, Freed::Webhook, applied == Applied::Retried).await;
+            }
+            Ok(Handled::Applied(applied))
+        }
         Err(StoreError::Conflict) => {
             tracing::info!(content_id = %item.content_id, video_id = %notice.video_id, "already settled; duplicate ignored");
             Ok(Handled::Ignored("already settled"))

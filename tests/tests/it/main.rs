@@ -15,6 +15,7 @@ mod openapi;
 mod parsers;
 mod progress;
 mod queue;
+mod refill;
 mod runtime_api;
 mod secret;
 mod store;

@@ -235,7 +235,9 @@ fn the_queue_index_is_declared_and_each_function_reads_only_the_indexes_it_queri
     assert!(queried("HeygenWorkerFunction").contains("queue_by_order"));
     assert!(queried("HeygenWorkerFunction").contains("pending_by_requested_at"));
     assert!(!queried("HeygenWorkerFunction").contains("by_creator_date"), "the worker never lists a month");
-    assert!(!queried("HeygenWebhookFunction").contains("queue_by_order"), "the webhook never reads the queue");
+    // The webhook counts the queue before waking the worker (section 9); it
+    // never claims (no dispatch: it cannot wait for a create).
+    assert!(queried("HeygenWebhookFunction").contains("queue_by_order"));
     assert!(queried("AdminPendingFunction").contains("by_creator_date"), "the progress reads a month by creator");
     // No function scans the content table (section 12: the progress queries).
     for (name, f) in functions(&t) {
@@ -244,6 +246,44 @@ fn the_queue_index_is_declared_and_each_function_reads_only_the_indexes_it_queri
                 let resource = format!("{:?}", statement["Resource"]);
                 assert!(!resource.contains("ContentTable"), "{name} may scan the content table: {resource}");
             }
+        }
+    }
+}
+
+#[test]
+fn the_worker_runs_one_tick_at_a_time_unless_told_otherwise() {
+    let t = template();
+    let worker = &t["Resources"]["HeygenWorkerFunction"]["Properties"];
+    let reserved = format!("{:?}", worker["ReservedConcurrentExecutions"]);
+    assert!(
+        reserved.contains("ReserveWorkerConcurrency") && reserved.contains("WorkerReservedConcurrency"),
+        "{reserved}"
+    );
+    assert_eq!(t["Parameters"]["WorkerReservedConcurrency"]["Default"].as_u64(), Some(1));
+    let condition = format!("{:?}", t["Conditions"]["ReserveWorkerConcurrency"]);
+    assert!(
+        condition.contains("WorkerReservedConcurrency") && condition.contains('0'),
+        "0 reserves nothing: {condition}"
+    );
+}
+
+#[test]
+fn the_functions_that_free_slots_may_invoke_the_worker_and_nothing_else() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let statements = f["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap().clone();
+        let invokes: Vec<&Value> =
+            statements.iter().filter(|s| format!("{:?}", s["Action"]).contains("lambda:")).collect();
+        let variable = &f["Properties"]["Environment"]["Variables"]["HEYGEN_WORKER_FUNCTION"];
+        if ["HeygenWebhookFunction", "AdminPendingFunction"].contains(&name.as_str()) {
+            assert_eq!(invokes.len(), 1, "{name}");
+            assert_eq!(invokes[0]["Action"].as_str(), Some("lambda:InvokeFunction"), "{name}");
+            let resource = format!("{:?}", invokes[0]["Resource"]);
+            assert!(resource.contains("HeygenWorkerFunction") && resource.contains("Arn"), "{name}: {resource}");
+            assert!(format!("{variable:?}").contains("HeygenWorkerFunction"), "{name}: {variable:?}");
+        } else {
+            assert!(invokes.is_empty(), "{name} may invoke a function");
+            assert!(variable.is_null(), "{name} wakes no worker");
         }
     }
 }

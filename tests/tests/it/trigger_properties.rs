@@ -162,6 +162,7 @@ fn world(cases: &[Case]) -> Deps<Fakes> {
         heygen,
         archive: None,
         timing: Timing::default(),
+        worker: None,
     }
 }
 
