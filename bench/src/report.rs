@@ -172,7 +172,11 @@ pub fn markdown(bench: &Bench, binaries: &[Binary], ops: &[Op]) -> String {
             own < Duration::from_millis(1),
         );
         let most = max_of(&op.samples, |s| s.aws.of("DynamoDB"));
-        goal("a completing webhook: at most 2 DynamoDB requests", most.to_string(), most <= 2);
+        goal(
+            "a completing webhook: at most 3 DynamoDB requests (read, settle, and count the queue before waking the worker)",
+            most.to_string(),
+            most <= 3,
+        );
     }
     if let Some(op) = find("heygen-webhook", "the same notice") {
         let dynamo = max_of(&op.samples, |s| s.aws.of("DynamoDB"));
@@ -186,10 +190,10 @@ pub fn markdown(bench: &Bench, binaries: &[Binary], ops: &[Op]) -> String {
     if let Some(op) = find("admin-trigger", "POST") {
         let (k, c) = (20, 2);
         let most = max_of(&op.samples, |s| s.aws.of("DynamoDB"));
-        let bound = 3 * k + c + TRIGGER_CONSTANT;
+        let bound = 4 * k + c + TRIGGER_CONSTANT;
         goal(
             &format!(
-                "a trigger of K = {k} over C = {c}: at most 3K + C + {TRIGGER_CONSTANT} DynamoDB requests (the constant: one scan of the creators, one read of the settings, one of the render slots)"
+                "a trigger of K = {k} over C = {c}: at most 4K + C + {TRIGGER_CONSTANT} DynamoDB requests (the constant: one scan of the creators, one read of the settings, one of the render slots; why 4K and not 3K: below)"
             ),
             format!("{most} (bound {bound})"),
             most <= bound,
@@ -205,6 +209,18 @@ pub fn markdown(bench: &Bench, binaries: &[Binary], ops: &[Op]) -> String {
             most <= bound,
         );
     }
+    let full: Vec<(&Op, u64)> = ops
+        .iter()
+        .filter(|o| o.function == "heygen-worker" && o.name.contains("slots full"))
+        .map(|o| (o, max_of(&o.samples, |s| s.aws.of("DynamoDB"))))
+        .collect();
+    if let (Some(fewest), Some(most)) = (full.iter().map(|f| f.1).min(), full.iter().map(|f| f.1).max()) {
+        goal(
+            "a tick with every slot held costs the same DynamoDB requests whatever the queue's length (10, 100, 510 queued)",
+            if fewest == most { most.to_string() } else { format!("{fewest}-{most}") },
+            fewest == most,
+        );
+    }
     for b in binaries.iter().filter(|b| b.name.starts_with("admin-") || b.name == "heygen-webhook") {
         let rss = b.peak_rss_kib as f64 / 1024.0;
         goal(&format!("`{}` peak RSS under 30 MB", b.name), format!("{rss:.1} MiB"), rss * 1.048_576 < 30.0);
@@ -212,8 +228,24 @@ pub fn markdown(bench: &Bench, binaries: &[Binary], ops: &[Op]) -> String {
     for b in binaries.iter().filter(|b| b.name != "bench-floor") {
         goal(&format!("`{}` stripped under 8 MB", b.name), mb(b.size), b.size < 8_000_000);
     }
+    let _ = writeln!(out, "{TRIGGER_WRITES}");
     out
 }
+
+/// Why a created item costs the trigger four writes, not three (issue 20 asked
+/// for 3K + C + 3 or this account).
+const TRIGGER_WRITES: &str = "
+**The trigger's four writes per created item** (the goal of 3K + C + 3 is not taken): *queue* (the
+item is `queued` before any create, so that a trigger cut off by API Gateway's 30 s or its own
+deadline leaves every item it has not created in the queue, for the next tick; claiming the first
+items straight from their eligible state would save this write for them, but a trigger killed during
+its creates would then leave up to a slot-count of claims `requested` for `HEYGEN_CLAIM_STALE_SECONDS`
+(10 minutes) before the worker recovers them, where today it leaves at most the one being created),
+*take a slot* (the render limit: a conditional write on the slot's lease, `docs/design.md`), *claim*
+(never twice: the conditional move to `requested` with the attempt of the idempotency key), and
+*record* (HeyGen's video id, conditional on the claim). Merging the slot and the claim into one
+`TransactWriteItems` would make it one request, at twice the write cost of the two it replaces.
+Each write is a few milliseconds against DynamoDB; a HeyGen create takes seconds.";
 
 /// The trigger's fixed DynamoDB requests beside 3K + C: the scan of the
 /// creators, the settings read and the render slots read (see the README's

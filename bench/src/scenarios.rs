@@ -168,7 +168,10 @@ pub async fn webhook(bench: &Bench) -> (Binary, Vec<Op>) {
             "callback_id": item["content_id"]}});
         notices.push(signed(&body));
     }
-    let env = bench.env(&tables.names);
+    // As deployed: a completion wakes the worker when items wait (none here:
+    // the queue is counted, and nothing is invoked).
+    let mut env = bench.env(&tables.names);
+    env.push(("HEYGEN_WORKER_FUNCTION", "heygen-worker".into()));
     let unknown = signed(&json!({"event_type": "avatar_video.success", "event_data": {"video_id": "v-unknown"}}));
     let mut binary = binary(bench, "heygen-webhook", &env, "a notice for an unknown video", &unknown).await;
     let function = Function::start_binary(&bench.path("heygen-webhook"), "heygen-webhook", &env).await;
@@ -200,6 +203,26 @@ fn signed(body: &Value) -> Value {
     let mut ev = with_body(event("webhook-success"), &raw);
     ev["headers"]["heygen-signature"] = sign(raw.as_bytes(), WEBHOOK_SECRET).into();
     ev
+}
+
+/// Ticks with every slot held: `queued` items behind 10 renders in flight, made
+/// by one trigger over `creators` x `days` items.
+async fn full_slots_ticks(bench: &Bench, creators: usize, days: usize, n: usize) -> Vec<Sample> {
+    let tick = json!({});
+    let queued = (creators * days - 10) as u64;
+    let (tables, _) = world(creators, days).await;
+    let mut env = bench.env(&tables.names);
+    let trigger = Function::start_binary(&bench.path("admin-trigger"), "admin-trigger", &env).await;
+    let (answer, _) =
+        bench.measure(&trigger, &api_event("trigger", Some(json!({"month": MONTH, "mode": "bible"})))).await;
+    let (_, body) = status_of(&answer);
+    assert_eq!((body["triggered"].as_u64(), body["queued"].as_u64()), (Some(10), Some(queued)), "{body}");
+    drop(trigger);
+    env.push(("HEYGEN_RECONCILE_AFTER_SECONDS", "3600".into()));
+    let check =
+        |a: &Value| assert_eq!((a["queue_depth"].as_u64(), a["in_flight"].as_u64()), (Some(queued), Some(10)), "{a}");
+    let function = Function::start_binary(&bench.path("heygen-worker"), "heygen-worker", &env).await;
+    warm(bench, &function, &tick, n, check).await
 }
 
 pub async fn worker(bench: &Bench) -> (Binary, Vec<Op>) {
@@ -240,7 +263,12 @@ pub async fn worker(bench: &Bench) -> (Binary, Vec<Op>) {
     let rest = |a: &Value| assert_eq!((a["checked"].as_u64(), a["completed"].as_u64()), (Some(450), Some(0)), "{a}");
     let again = warm(bench, &function, &tick, bench.reconcile_ticks, rest).await;
     binary.peak_rss_kib = binary.peak_rss_kib.max(peak_rss_kib(&function));
+    // The same tick over shorter queues: its cost should not depend on the length.
+    let short = full_slots_ticks(bench, 1, 20, bench.reconcile_ticks).await;
+    let middle = full_slots_ticks(bench, 5, 22, bench.reconcile_ticks).await;
     let ops = vec![
+        Op { function: "heygen-worker", name: "a tick: 10 queued, 10 in flight, slots full".into(), samples: short },
+        Op { function: "heygen-worker", name: "a tick: 100 queued, 10 in flight, slots full".into(), samples: middle },
         Op {
             function: "heygen-worker",
             name: "a tick: 510 queued, 10 in flight, slots full".into(),

@@ -1,5 +1,5 @@
 //! The DynamoDB requests a client sent, as the benchmark's proxy names them: an
-//! SDK interceptor that records each attempt's operation, table and index (read
+//! SDK interceptor that records each attempt's operation, table, index and select (read
 //! from the request's `x-amz-target` header and JSON body).
 
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,8 @@ pub struct Sent {
     pub operation: String,
     pub table: String,
     pub index: Option<String>,
+    /// `Select` (`COUNT` for a count).
+    pub select: Option<String>,
 }
 
 /// The interceptor; clones share their log.
@@ -54,7 +56,7 @@ impl Intercept for RequestLog {
         let table = text("TableName")
             .or_else(|| body.get("RequestItems").and_then(|r| r.as_object()?.keys().next().cloned()))
             .unwrap_or_default();
-        self.0.lock().unwrap().push(Sent { operation, table, index: text("IndexName") });
+        self.0.lock().unwrap().push(Sent { operation, table, index: text("IndexName"), select: text("Select") });
         Ok(())
     }
 }

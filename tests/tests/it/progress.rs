@@ -197,14 +197,19 @@ async fn the_progress_of_a_month_with_an_item_in_every_state_is_exact_and_reads_
     let names = &stack.deps.config.tables;
     let mut sent = log.take();
     sent.sort_by(|a, b| (&a.operation, &a.index).cmp(&(&b.operation, &b.index)));
-    let query = Sent { operation: "Query".into(), table: names.content.clone(), index: Some("by_creator_date".into()) };
+    let query = Sent {
+        operation: "Query".into(),
+        table: names.content.clone(),
+        index: Some("by_creator_date".into()),
+        select: None,
+    };
     assert_eq!(
         sent,
         [
-            Sent { operation: "BatchGetItem".into(), table: names.settings.clone(), index: None },
+            Sent { operation: "BatchGetItem".into(), table: names.settings.clone(), index: None, select: None },
             query.clone(),
             query,
-            Sent { operation: "Scan".into(), table: names.creators.clone(), index: None },
+            Sent { operation: "Scan".into(), table: names.creators.clone(), index: None, select: None },
         ]
     );
     assert!(stack.heygen.received_requests().await.unwrap().is_empty(), "no HeyGen call");

@@ -179,3 +179,36 @@ async fn a_notice_with_nothing_queued_wakes_no_one() {
     assert_eq!(submitted(&stack, 1).await, 1);
     assert_eq!(worker.invoked(), 0, "nothing queued: no wake");
 }
+
+/// What a tick sends to DynamoDB with every slot (4) held, behind a month of
+/// `creators` x `days` items.
+async fn full_slots_tick(creators: usize, days: usize) -> Vec<tests::requests::Sent> {
+    let queued = creators * days - 4;
+    let log = tests::requests::RequestLog::default();
+    let client = log.client(&tests::local_aws().await);
+    let (_tables, deps) =
+        tests::month::world_on(creators, days, 4, shared::testkit::FakeHeygen::new(), Some(client)).await;
+    let report = tests::month::trigger(&deps).await;
+    assert_eq!((report.triggered, report.queued), (4, queued), "{report:?}");
+    log.take();
+    let tick = shared::app::worker::tick(&deps, &tests::month::invocation(25)).await;
+    assert_eq!((tick.created, tick.queue_depth), (0, Some(queued)), "{tick:?}");
+    let mut sent = log.take();
+    sent.sort_by(|a, b| (&a.operation, &a.table, &a.index).cmp(&(&b.operation, &b.table, &b.index)));
+    sent
+}
+
+#[tokio::test]
+async fn a_tick_with_every_slot_held_costs_the_same_whatever_the_queues_length() {
+    let short = full_slots_tick(1, 9).await; // 5 queued
+    let long = full_slots_tick(16, 19).await; // 300 queued
+    // Table names differ between the two worlds: compare what was asked of which table.
+    let shape = |sent: &[tests::requests::Sent]| -> Vec<(String, Option<String>, Option<String>)> {
+        sent.iter().map(|s| (s.operation.clone(), s.index.clone(), s.select.clone())).collect()
+    };
+    assert_eq!(shape(&short), shape(&long), "{short:#?}\n{long:#?}");
+    // The queue is counted, never read: a read grows with it, even in one page.
+    let queue_reads: Vec<_> = long.iter().filter(|s| s.index.as_deref() == Some("queue_by_order")).collect();
+    assert!(queue_reads.iter().all(|s| s.select.as_deref() == Some("COUNT")), "{queue_reads:#?}");
+    println!("a tick with every slot held: {:?}", shape(&long));
+}
