@@ -20,7 +20,14 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want"
   exit 0
 fi
 python=${PYTHON:-python3}
-command -v "$python" >/dev/null || { echo "venv.sh: $python not found; install Python 3.9+" >&2; exit 1; }
+command -v "$python" >/dev/null || { echo "venv.sh: $python not found; install Python 3.11 or newer" >&2; exit 1; }
+# The pinned tools need 3.11 (networkx, moto's dependencies and the SAM CLI's
+# declare Requires-Python >= 3.11): say so before pip fails halfway.
+if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+  echo "venv.sh: the pinned Python tools need Python 3.11 or newer; $python is $("$python" --version 2>&1)." >&2
+  echo "venv.sh: install one (Debian 12: apt-get install python3 python3-venv) and, if it is not python3, run with PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
 echo "venv.sh: installing the pinned $name tools into $(basename "$venv") (first run only)" >&2
 rm -rf "$venv"
 "$python" -m venv "$venv"

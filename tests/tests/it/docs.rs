@@ -43,3 +43,34 @@ fn every_test_the_design_names_exists() {
     assert!(named >= 60, "only {named} tests named: is the design's table format still read right?");
     assert!(!exists("worker::a_test_nobody_wrote") && !exists("domain::slots::tests::nor_this_one"));
 }
+
+/// The relative links of a Markdown text: `[text](target)` whose target is not a
+/// URL, without its `#anchor`.
+fn relative_links(text: &str) -> Vec<String> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|target| !target.contains("://") && !target.starts_with('#') && !target.starts_with("mailto:"))
+        .map(|target| target.split('#').next().unwrap_or_default().to_string())
+        .filter(|target| !target.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_link_of_the_readme_and_the_docs_leads_somewhere() {
+    let mut pages = vec![root().join("README.md")];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        pages.push(entry.unwrap().path());
+    }
+    let mut checked = 0;
+    for page in pages.iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
+        let text = std::fs::read_to_string(page).unwrap();
+        for target in relative_links(&text) {
+            let resolved = page.parent().unwrap().join(&target);
+            assert!(resolved.exists(), "{} links to {target}, which does not exist", page.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} links found: is the link syntax still read right?");
+    assert_eq!(relative_links("[a](b.md#x) [c](https://d) [e](#f) [g](../h)"), ["b.md", "../h"]);
+}
