@@ -3,7 +3,7 @@
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-dev: ## Run the service on http://127.0.0.1:3000 (moto + HeyGen simulator; no AWS, no Docker)
+dev: ## Run the service on http://127.0.0.1:4000 (moto + HeyGen simulator; no AWS, no Docker)
 	./scripts/dev.sh
 
 dev-page: ## The page make dev serves at /, checked in headless Chromium during a demo month (installs Debian's chromium)

@@ -1,6 +1,6 @@
 # Sourced by the scripts that drive `make dev`'s stack (dev-smoke.sh, dev-page.sh):
-# `start_dev NAME [VAR=value...]` starts scripts/dev.sh on port 3000 (or a free
-# port if 3000 is busy) with the given environment and waits until it answers;
+# `start_dev NAME [VAR=value...]` starts scripts/dev.sh on port 4000 (or a free
+# port if 4000 is busy) with the given environment and waits until it answers;
 # then $dev_port, $dev_state (its state file) and $dev_log are set. `stop_dev`
 # stops it and everything it started.
 
@@ -8,17 +8,17 @@ start_dev() {
   local name=$1
   shift
   mkdir -p target/dev
-  dev_port=3000
+  dev_port=4000
   # SO_REUSEADDR as the stack's own listener sets it (connections of an earlier
   # run may linger in TIME_WAIT).
-  if ! .venv/bin/python -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 3000)); s.listen()' 2>/dev/null; then
+  if ! .venv/bin/python -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 4000)); s.listen()' 2>/dev/null; then
     dev_port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    echo "$name: port 3000 is busy (a running make dev?); using $dev_port" >&2
+    echo "$name: port 4000 is busy (a running make dev?); using $dev_port" >&2
   fi
   dev_state=target/dev/$name-stack.json
   dev_log=target/dev/$name.log
   rm -f "$dev_state"
-  env DEV_PORT="$dev_port" DEV_STATE_FILE="$dev_state" "$@" setsid scripts/dev.sh >"$dev_log" 2>&1 &
+  env DEV_PORT="$dev_port" DEV_STATE_FILE="$dev_state" DEV_ENV_FILE="target/dev/$name-env.local.json" "$@" setsid scripts/dev.sh >"$dev_log" 2>&1 &
   dev_pid=$!
   trap stop_dev EXIT
   local started

@@ -2,7 +2,7 @@
 # `make dev`: the whole service locally, no AWS account and no Docker. Installs
 # the pinned tools, starts moto, and runs the local stack (tables from
 # template.yaml, demo data, HeyGen simulator, the four routes on
-# http://127.0.0.1:${DEV_PORT:-3000}). Ctrl-C stops every process it started.
+# http://127.0.0.1:${DEV_PORT:-4000}). Ctrl-C stops every process it started.
 #
 # HEYGEN_API_KEY=... HEYGEN_AVATAR_ID=... make dev   uses the real HeyGen instead
 # (renders cost money; one item is seeded).

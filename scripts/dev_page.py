@@ -1,5 +1,6 @@
 """Drives a running `make dev` stack through its page at `/` in headless Chromium:
-triggers the demo month, and at three moments (just after the trigger, half way,
+first a page on a Next.js dev server's origin (http://localhost:3000) calls the
+local API from the browser (CORS); then it triggers the demo month, and at three moments (just after the trigger, half way,
 done) saves the progress route's answer, a screenshot of the page and its DOM as
 Chromium rendered it, then checks what the page showed against the answer.
 Usage: python scripts/dev_page.py STATE_FILE OUT_DIR"""
@@ -64,10 +65,53 @@ def moment(name, base, month, out_dir):
     return progress, shown, videos
 
 
+ADMIN_PAGE = """<!doctype html><html><body><pre id="out">waiting</pre><script>
+// A stand-in for the admin frontend on a Next.js dev server's origin, calling
+// the local API from the browser: a GET, and a JSON POST (which needs CORS's preflight).
+const api = "API";
+(async () => {
+  const out = [];
+  try {
+    const progress = await fetch(api + "/admin/content-production/heygen/progress?month=MONTH&mode=bible");
+    out.push("progress " + progress.status + " items=" + (await progress.json()).items);
+    const dry = await fetch(api + "/admin/content-production/heygen", {method: "POST",
+      headers: {"content-type": "application/json"}, body: JSON.stringify({month: "MONTH", mode: "bible", dry_run: true})});
+    out.push("dry_run " + dry.status + " would_trigger=" + (await dry.json()).would_trigger);
+  } catch (err) {
+    out.push("refused: " + err.message);
+  }
+  document.getElementById("out").textContent = out.join("\\n");
+})();
+</script></body></html>"""
+
+
+def admin_origin_check(base, month, out_dir):
+    """Serves ADMIN_PAGE on http://localhost:3000 (a Next.js dev server's origin)
+    and loads it in Chromium: the browser itself calls the local API on its port."""
+    import functools
+    import http.server
+    import os
+    import threading
+    site = os.path.join(out_dir, "admin-origin")
+    os.makedirs(site, exist_ok=True)
+    open(os.path.join(site, "index.html"), "w").write(ADMIN_PAGE.replace("API", base).replace("MONTH", month))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=site)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 3000), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dom = chromium("http://localhost:3000/index.html", "--dump-dom")
+    finally:
+        server.shutdown()
+    shown = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S).group(1)
+    print(f"admin origin http://localhost:3000 -> {base}: {shown!r}")
+    assert "progress 200 items=" in shown and "dry_run 200 would_trigger=" in shown, shown
+
+
 def main():
     state = json.load(open(sys.argv[1]))
     out_dir = sys.argv[2]
     base, month = state["base_url"], state["month"]
+    admin_origin_check(base, month, out_dir)
     admin = f"{base}/admin/content-production/heygen"
     run = call("POST", admin, {"month": month, "mode": "bible"})
     print(f"trigger: triggered={run['triggered']} queued={run['queued']} stopped={run['stopped']}")

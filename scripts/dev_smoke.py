@@ -38,6 +38,13 @@ def main():
     status, headers = call("OPTIONS", admin, raw=True, headers={
         "origin": "http://localhost:5173", "access-control-request-method": "POST"})
     assert status == 204 and headers["access-control-allow-origin"] == "http://localhost:5173", (status, dict(headers))
+    # A Next.js admin on its default port is allowed too; any other origin is not.
+    status, headers = call("OPTIONS", admin, raw=True, headers={
+        "origin": "http://localhost:3000", "access-control-request-method": "POST"})
+    assert headers["access-control-allow-origin"] == "http://localhost:3000", dict(headers)
+    status, headers = call("OPTIONS", admin, raw=True, headers={
+        "origin": "https://elsewhere.example", "access-control-request-method": "POST"})
+    assert "access-control-allow-origin" not in headers, dict(headers)
 
     status, dry = call("POST", admin, {"month": month, "mode": "bible", "dry_run": True})
     assert status == 200 and dry["would_trigger"] > 0, (status, dry)
@@ -97,6 +104,13 @@ def main():
     with urllib.request.urlopen(base + "/", timeout=10) as r:
         assert b"The month at a glance" in r.read()
     check_simulator(state)
+    # The functions' environment for `sam local invoke` / `cargo lambda watch`.
+    env = json.load(open(state["env_file"]))["Parameters"]
+    assert (env["SETTINGS_TABLE"], env["CREATORS_TABLE"], env["CONTENT_TABLE"]) == (
+        state["tables"]["settings"], state["tables"]["creators"], state["tables"]["content"]), env
+    assert env["AWS_ENDPOINT_URL"] == state["aws_endpoint_url"] and env["HEYGEN_SECRET_ID"] == state["secret_id"], env
+    dotenv = dict(line.split("=", 1) for line in open(state["env_file"][:-len(".json")] + ".env").read().splitlines())
+    assert dotenv == env, (dotenv, env)
     print(f"smoke: {run['would_trigger']} items through the render slots in {drained:.0f} s after one call: "
           f"{len(completed)} submitted, {len(failed)} failed by the simulator, 0 pending, 0 queued")
 

@@ -66,7 +66,7 @@ step "cargo test"
 cargo test --workspace --all-features --locked
 stop_moto
 
-step "make dev smoke run: trigger -> callback -> submitted on port 3000"
+step "make dev smoke run: trigger -> callback -> submitted on port 4000"
 scripts/dev-smoke.sh
 
 step "done"

@@ -20,6 +20,10 @@ use shared::store::DynamoStore;
 
 const SIM_API_KEY: &str = "sk-local-simulator";
 const SIM_WEBHOOK_SECRET: &str = "whsec_local_simulator";
+/// The admin frontends' local origins CORS allows by default: a Next.js dev
+/// server (port 3000) and a Vite one (5173).
+const LOCAL_ADMIN_ORIGINS: &str = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173";
+
 /// The worker's name when a function wakes it (section 9): this stack answers
 /// Lambda's `Invoke` for it by running a tick, as Lambda would.
 pub const LOCAL_WORKER: &str = "local-heygen-worker";
@@ -56,7 +60,7 @@ async fn run() -> Result<(), Error> {
     if !(endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:")) {
         return Err("AWS_ENDPOINT_URL must point at a local moto server; start the stack with `make dev`".into());
     }
-    let port: u16 = env_or("DEV_PORT", "3000").parse()?;
+    let port: u16 = env_or("DEV_PORT", "4000").parse()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("port {port} on 127.0.0.1 is not free ({e}); set DEV_PORT to use another"))?;
@@ -156,8 +160,9 @@ async fn run() -> Result<(), Error> {
         }),
     };
 
+    let env_file = env_or("DEV_ENV_FILE", "target/dev/env.local.json");
     let state = json!({
-        "base_url": base, "month": month.to_string(), "aws_endpoint_url": endpoint,
+        "env_file": env_file, "base_url": base, "month": month.to_string(), "aws_endpoint_url": endpoint,
         "tables": {"settings": tables.settings, "creators": tables.creators, "content": tables.content},
         "secret_id": secret_id, "heygen": if real_key.is_some() { "real" } else { "simulator" }, "heygen_api_base_url": api_base,
     });
@@ -166,6 +171,26 @@ async fn run() -> Result<(), Error> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&state_file, serde_json::to_string_pretty(&state)?)?;
+    // The functions' environment against this stack, for `sam local invoke
+    // --env-vars` (JSON) and `cargo lambda watch --env-file` (dotenv).
+    let function_env = [
+        ("SETTINGS_TABLE", tables.settings.as_str()),
+        ("CREATORS_TABLE", tables.creators.as_str()),
+        ("CONTENT_TABLE", tables.content.as_str()),
+        ("HEYGEN_SECRET_ID", secret_id.as_str()),
+        ("HEYGEN_API_BASE_URL", api_base.as_str()),
+        ("HEYGEN_CALLBACK_URL", &format!("{base}/webhooks/heygen")),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]
+    .map(|(k, v)| (k, v.to_string()));
+    let vars: serde_json::Map<String, serde_json::Value> =
+        function_env.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    std::fs::write(&env_file, serde_json::to_string_pretty(&json!({ "Parameters": vars }))?)?;
+    let dotenv: String = function_env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(std::path::Path::new(&env_file).with_extension("env"), dotenv)?;
 
     println!("\nHeyGen pipeline, local stack: {base}");
     if real_key.is_some() {
@@ -182,7 +207,7 @@ async fn run() -> Result<(), Error> {
     }
     println!("  Worker: a tick every {}s (reconcile, recover, feed the queue)", env_or("DEV_TICK_SECONDS", "5"));
     println!(
-        "  Seeded: {} creators, {} content items for {month}; state in {state_file}",
+        "  Seeded: {} creators, {} content items for {month}; state in {state_file}; the functions' environment in {env_file}",
         seeded.creators, seeded.items
     );
     println!("\nTry:");
@@ -223,14 +248,7 @@ async fn run() -> Result<(), Error> {
         }
     });
     let videos = server::Videos { s3, bucket };
-    server::serve(
-        listener,
-        deps,
-        env_or("ADMIN_ORIGIN", "http://localhost:5173"),
-        videos,
-        &month.to_string(),
-        one_tick,
-    )
-    .await?;
+    server::serve(listener, deps, env_or("ADMIN_ORIGIN", LOCAL_ADMIN_ORIGINS), videos, &month.to_string(), one_tick)
+        .await?;
     Ok(())
 }

@@ -27,7 +27,8 @@ pub type LocalDeps = ProductionDeps;
 
 struct Server {
     deps: Arc<LocalDeps>,
-    admin_origin: String,
+    /// The origins CORS allows (`ADMIN_ORIGIN`, comma-separated).
+    admin_origins: Vec<String>,
     videos: Videos,
     /// The page at `/`, for the demo month.
     page: String,
@@ -56,7 +57,8 @@ pub async fn serve(
     one_tick: Arc<tokio::sync::Mutex<()>>,
 ) -> std::io::Result<()> {
     let page = include_str!("page.html").replace("{{MONTH}}", month);
-    let server = Arc::new(Server { deps, admin_origin, videos, page, one_tick });
+    let admin_origins = admin_origin.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect();
+    let server = Arc::new(Server { deps, admin_origins, videos, page, one_tick });
     let app = Router::new().fallback(route).layer(DefaultBodyLimit::max(8 * 1024 * 1024)).with_state(server);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
 }
@@ -214,8 +216,10 @@ fn percent_decode(segment: &str) -> String {
 }
 
 fn cors(server: &Server, request: &HeaderMap, response: &mut HeaderMap) {
-    let origin = request.get("origin").and_then(|o| o.to_str().ok());
-    if origin != Some(server.admin_origin.as_str()) {
+    let Some(origin) = request.get("origin").and_then(|o| o.to_str().ok()) else {
+        return;
+    };
+    if !server.admin_origins.iter().any(|allowed| allowed == origin) {
         return;
     }
     let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
@@ -223,7 +227,8 @@ fn cors(server: &Server, request: &HeaderMap, response: &mut HeaderMap) {
             h.insert(k, v);
         }
     };
-    set(response, "access-control-allow-origin", &server.admin_origin);
+    set(response, "access-control-allow-origin", origin);
+    response.insert("vary", HeaderValue::from_static("origin"));
     set(response, "access-control-allow-methods", "GET,POST");
     set(response, "access-control-allow-headers", "authorization,content-type");
     set(response, "access-control-max-age", "600");
