@@ -1,4 +1,4 @@
-.PHONY: help dev dev-page test bench lint build deploy
+.PHONY: help dev dev-page test bench lint build deploy deploy-first
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -21,5 +21,8 @@ lint: ## cfn-lint and sam validate --lint on template.yaml; openapi.yaml validat
 build: ## sam build: release arm64 binaries through cargo-lambda
 	./scripts/sam.sh build
 
-deploy: ## sam deploy --guided (needs AWS credentials; see the README)
-	./scripts/sam.sh deploy --guided
+deploy-first: ## sam deploy --guided, once per account (DEPLOY_ENV names it); answers saved to samconfig.deploy.toml
+	./scripts/sam.sh deploy-first
+
+deploy: ## sam deploy with the answers deploy-first saved (DEPLOY_ENV, default "default"); not guided
+	./scripts/sam.sh deploy

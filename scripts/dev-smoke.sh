@@ -11,6 +11,10 @@ start_dev smoke DEV_RENDER_SECONDS=1 DEV_FAIL_EVERY=4 DEV_TICK_SECONDS=1 DEV_DRO
 
 .venv/bin/python scripts/dev_smoke.py "$dev_state" || { echo "dev-smoke: failed; the stack's log:" >&2; tail -50 "$dev_log" >&2; exit 1; }
 
+# The typed TypeScript client calls every route of the running stack.
+month=$(.venv/bin/python -c "import json; print(json.load(open('$dev_state'))['month'])")
+node clients/typescript/dist/example.js "http://127.0.0.1:$dev_port" "$month" || { echo "dev-smoke: the TypeScript client's example failed" >&2; exit 1; }
+
 # Completions woke the worker (refill on completion, contract section 9).
 grep -q "worker woken to fill the freed render slot" "$dev_log" || { echo "dev-smoke: no completion woke the worker" >&2; exit 1; }
 

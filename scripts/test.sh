@@ -54,6 +54,9 @@ wait_for_setup
 step "lint: template.yaml, openapi.yaml, unused dependencies"
 scripts/lint.sh
 
+step "TypeScript client: types from openapi.yaml, tsc --noEmit"
+scripts/ts-client.sh build
+
 step "cargo build --bins (the Runtime API tests and make dev run the binaries)"
 cargo build --workspace --bins --locked
 

@@ -1,7 +1,7 @@
 //! `POST /webhooks/heygen`: HeyGen's completion notice (contract 6.3). A notice
 //! is only a notice: the item changes on HeyGen's own answer to a status call.
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::time::Instant;

@@ -48,7 +48,8 @@ pub(super) fn key_of(item: &Item, attr: &str) -> String {
 /// Decodes a page of items, skipping any that do not have the contract's shape
 /// rather than failing the whole listing (section 11): each is logged at error
 /// level with its key, for someone to mend.
-pub(super) fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>, key_attr: &str, out: &mut Vec<T>) {
+pub(super) fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>, key_attr: &str) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
     for item in items {
         let key = key_of(&item, key_attr);
         match decode(&key, item) {
@@ -61,4 +62,5 @@ pub(super) fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>, key_a
             }
         }
     }
+    out
 }

@@ -16,7 +16,6 @@ use crate::domain::{
 
 mod codec;
 mod dynamo;
-mod pages;
 
 pub use dynamo::DynamoStore;
 

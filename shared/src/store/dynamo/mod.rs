@@ -13,8 +13,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, Select};
 
 use super::codec::Item;
-use super::codec::{decode, key_of, n, s, unavailable, update_error};
-use super::pages::all_pages;
+use super::codec::{decode, decode_all, key_of, n, s, unavailable, update_error};
 use super::{ARCHIVE_KEY_VALUE, PENDING_KEY_VALUE, QUEUE_KEY_ATTR, QUEUE_KEY_VALUE, Store, StoreError, index};
 use crate::config::TableNames;
 use crate::domain::setting_keys::KNOWN_KEYS;
@@ -52,22 +51,21 @@ impl DynamoStore {
         key_attr: &'static str,
         key_value: &'static str,
     ) -> Result<Vec<ContentItem>, StoreError> {
-        let client = &self.client;
-        all_pages("content_id", |start| async move {
-            let out = client
-                .query()
-                .table_name(&self.tables.content)
-                .index_name(index_name)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", key_attr)
-                .expression_attribute_values(":v", s(key_value))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            Ok((out.items, out.last_evaluated_key))
-        })
-        .await
+        let items = self
+            .client
+            .query()
+            .table_name(&self.tables.content)
+            .index_name(index_name)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", key_attr)
+            .expression_attribute_values(":v", s(key_value))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        Ok(decode_all(items, "content_id"))
     }
 
     /// Whether the item, read consistently, still carries `claim` and `also` holds.

@@ -60,21 +60,20 @@ pub(super) async fn settings(store: &DynamoStore) -> Result<Settings, StoreError
 pub(super) async fn ai_creators(store: &DynamoStore) -> Result<Vec<Creator>, StoreError> {
     // The creators table is small and written by the platform: a filtered scan;
     // the rest of the rule (a non-empty avatar for the mode) is the caller's.
-    let client = &store.client;
-    let mut creators: Vec<Creator> = all_pages("creator_id", |start| async move {
-        let out = client
-            .scan()
-            .table_name(&store.tables.creators)
-            .filter_expression("is_ai = :true AND active = :true")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| unavailable("Scan", e))?;
-        Ok((out.items, out.last_evaluated_key))
-    })
-    .await?;
+    let items = store
+        .client
+        .scan()
+        .table_name(&store.tables.creators)
+        .filter_expression("is_ai = :true AND active = :true")
+        .expression_attribute_values(":true", AttributeValue::Bool(true))
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| unavailable("Scan", e))?;
+    let mut creators: Vec<Creator> = decode_all(items, "creator_id");
     creators.sort_by(|a, b| a.creator_id.cmp(&b.creator_id));
     Ok(creators)
 }
@@ -85,30 +84,25 @@ pub(super) async fn content_for(
     month: Month,
     mode: Mode,
 ) -> Result<Vec<ContentItem>, StoreError> {
-    let client = &store.client;
-    let prefix = month.date_prefix();
-    let mut items: Vec<ContentItem> = all_pages("content_id", |start| {
-        let prefix = prefix.clone();
-        async move {
-            let out = client
-                .query()
-                .table_name(&store.tables.content)
-                .index_name(index::CONTENT_BY_CREATOR_DATE)
-                .key_condition_expression("assigned_creator_id = :creator AND begins_with(#date, :month)")
-                .filter_expression("#mode = :mode")
-                .expression_attribute_names("#date", "date")
-                .expression_attribute_names("#mode", "mode")
-                .expression_attribute_values(":creator", s(creator_id))
-                .expression_attribute_values(":month", s(prefix))
-                .expression_attribute_values(":mode", s(mode.as_str()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            Ok((out.items, out.last_evaluated_key))
-        }
-    })
-    .await?;
+    let found = store
+        .client
+        .query()
+        .table_name(&store.tables.content)
+        .index_name(index::CONTENT_BY_CREATOR_DATE)
+        .key_condition_expression("assigned_creator_id = :creator AND begins_with(#date, :month)")
+        .filter_expression("#mode = :mode")
+        .expression_attribute_names("#date", "date")
+        .expression_attribute_names("#mode", "mode")
+        .expression_attribute_values(":creator", s(creator_id))
+        .expression_attribute_values(":month", s(month.date_prefix()))
+        .expression_attribute_values(":mode", s(mode.as_str()))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| unavailable("Query", e))?;
+    let mut items: Vec<ContentItem> = decode_all(found, "content_id");
     items.retain(|i| month.contains_date(&i.date));
     Ok(items)
 }
