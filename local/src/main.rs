@@ -155,7 +155,7 @@ async fn run() -> Result<(), Error> {
         // leaves the queue to the ticks alone (to measure what refill buys).
         worker: (env_or("DEV_REFILL", "1") != "0").then(|| {
             let lambda = aws_sdk_lambda::config::Builder::from(&aws).endpoint_url(&base).build();
-            let worker = shared::refill::LambdaWorker::new(aws_sdk_lambda::Client::from_conf(lambda), LOCAL_WORKER);
+            let worker = lambda_waker::LambdaWorker::new(aws_sdk_lambda::Client::from_conf(lambda), LOCAL_WORKER);
             std::sync::Arc::new(worker) as std::sync::Arc<dyn shared::refill::WakeWorker>
         }),
     };

@@ -7,10 +7,10 @@
 use std::future::Future;
 
 use crate::config::Config;
-#[cfg(feature = "http")]
-use crate::wiring::production_deps;
 #[cfg(feature = "events")]
 use crate::wiring::production_deps_with_archive;
+#[cfg(feature = "http")]
+use crate::wiring::{MakeWorker, production_deps, production_deps_waking};
 use crate::wiring::{ProductionDeps, flush_metrics, init_metrics};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -41,6 +41,32 @@ where
 {
     lambda_http::tracing::init_default_subscriber();
     let (deps, metrics) = start(production_deps).await?;
+    http_loop(deps, metrics, handler).await
+}
+
+/// As [`serve_http`], for a function that wakes the worker when it frees a
+/// render slot (section 9): `make_worker` builds the waker.
+#[cfg(feature = "http")]
+pub async fn serve_http_waking<F, Fut>(handler: F, make_worker: MakeWorker) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static ProductionDeps, lambda_http::Request) -> Fut + Sync,
+    Fut: Future<Output = lambda_http::Response<lambda_http::Body>> + Send,
+{
+    lambda_http::tracing::init_default_subscriber();
+    let (deps, metrics) = start(|config| production_deps_waking(config, make_worker)).await?;
+    http_loop(deps, metrics, handler).await
+}
+
+#[cfg(feature = "http")]
+async fn http_loop<F, Fut>(
+    deps: &'static ProductionDeps,
+    metrics: &'static metrics_cloudwatch_embedded::Collector,
+    handler: F,
+) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static ProductionDeps, lambda_http::Request) -> Fut + Sync,
+    Fut: Future<Output = lambda_http::Response<lambda_http::Body>> + Send,
+{
     let handler = &handler;
     lambda_http::run(lambda_http::service_fn(move |request| async move {
         let response = handler(deps, request).await;

@@ -19,7 +19,8 @@
 //! heygen/      port + reqwest adapter: HeyGen v3 (create, status, bulk states)
 //! secret/      port + Secrets Manager adapter: the API key and webhook secret
 //! archive/     port + S3 adapter: streaming a video into the bucket
-//! refill/      port + Lambda adapter: the worker woken when a render slot frees
+//! refill/      port: the worker woken when a render slot frees (its Lambda
+//!              adapter is the crate lambda-waker, linked by the functions that wake it)
 //! config.rs    the environment, read once
 //! wiring.rs    the production clients, the metrics recorder
 //! metrics.rs   the contract's metrics, through the `metrics` facade

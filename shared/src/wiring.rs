@@ -6,6 +6,11 @@ use crate::archive::{S3Archive, shared_archive};
 use crate::config::Config;
 use crate::heygen::{ClientBuildError, HeygenClient, RetryPolicy};
 use crate::refill::WakeWorker;
+
+/// Builds the worker to wake when a render slot frees, from the SDK
+/// configuration and the functions' own (`lambda_waker::worker` in the
+/// functions that wake it).
+pub type MakeWorker = fn(&aws_config::SdkConfig, &Config) -> Option<std::sync::Arc<dyn WakeWorker>>;
 use crate::secret::{DEFAULT_SECRET_TTL, SecretsManagerSource};
 use crate::store::DynamoStore;
 
@@ -66,6 +71,18 @@ pub async fn production_deps(config: Config) -> Result<ProductionDeps, ClientBui
     deps_from(config, &aws, RetryPolicy::admin())
 }
 
+/// As [`production_deps`], with the worker `make_worker` builds woken when a
+/// render slot frees (the webhook's and admin-pending's wiring).
+pub async fn production_deps_waking(
+    config: Config,
+    make_worker: MakeWorker,
+) -> Result<ProductionDeps, ClientBuildError> {
+    let aws = load_aws_config().await;
+    let mut deps = deps_from(config, &aws, RetryPolicy::admin())?;
+    deps.worker = make_worker(&aws, &deps.config);
+    Ok(deps)
+}
+
 /// The worker's wiring: as [`production_deps`], with the S3 archive when
 /// `VIDEO_BUCKET` is set, and creates given the time HeyGen's slowest take
 /// ([`RetryPolicy::worker`]).
@@ -83,7 +100,6 @@ fn deps_from(
     aws: &aws_config::SdkConfig,
     policy: RetryPolicy,
 ) -> Result<ProductionDeps, ClientBuildError> {
-    let worker = worker(&config, aws);
     Ok(ProductionDeps {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config.tables.clone()),
         secrets: SecretsManagerSource::new(
@@ -95,21 +111,6 @@ fn deps_from(
         archive: None,
         config,
         timing: Timing::default(),
-        worker,
+        worker: None,
     })
-}
-
-/// The worker to wake when a render slot frees (`HEYGEN_WORKER_FUNCTION`), in
-/// the binaries built with the feature `refill` (the webhook, admin-pending);
-/// the others never wake it, and carry no Lambda client.
-#[cfg(feature = "refill")]
-fn worker(config: &Config, aws: &aws_config::SdkConfig) -> Option<std::sync::Arc<dyn WakeWorker>> {
-    let function = config.worker_function.as_ref()?;
-    let waker = crate::refill::LambdaWorker::new(aws_sdk_lambda::Client::new(aws), function);
-    Some(std::sync::Arc::new(waker))
-}
-
-#[cfg(not(feature = "refill"))]
-fn worker(_config: &Config, _aws: &aws_config::SdkConfig) -> Option<std::sync::Arc<dyn WakeWorker>> {
-    None
 }

@@ -5,5 +5,5 @@
 // (about a quarter less time per warm invocation, measured by `make bench`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(admin_pending::handle_request).await
+    shared::lambda::serve_http_waking(admin_pending::handle_request, lambda_waker::worker).await
 }

@@ -1,16 +1,11 @@
 //! Refill on completion (contract section 9) behind a port: a function whose write
 //! freed a render slot while items are queued wakes the worker at once, rather
 //! than leaving the slot idle until the schedule's next tick. The Lambda adapter
-//! (an asynchronous `Invoke`) is in `lambda`, behind the feature `refill`.
+//! (an asynchronous `Invoke`) is the crate `lambda-waker`, linked only by the
+//! functions that wake the worker.
 //!
 //! Waking is best effort: the invoked tick is an ordinary tick, and a wake that
 //! fails changes nothing (the schedule still ticks).
-
-#[cfg(feature = "refill")]
-mod lambda;
-
-#[cfg(feature = "refill")]
-pub use lambda::LambdaWorker;
 
 use crate::archive::BoxFuture;
 
