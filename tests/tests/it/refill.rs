@@ -84,6 +84,16 @@ fn env(stack: &Stack) -> Vec<(&'static str, String)> {
     env
 }
 
+/// The worker under the Runtime API emulator, and the environment of a webhook
+/// that wakes `worker_name` through that emulator's `Invoke` API.
+async fn worker_and_webhook_env(stack: &Stack, worker_name: &str) -> (Function, Vec<(&'static str, String)>) {
+    let worker = Function::start("heygen-worker", &env(stack)).await;
+    let mut webhook_env = env(stack);
+    webhook_env.push(("HEYGEN_WORKER_FUNCTION", worker_name.into()));
+    webhook_env.push(("AWS_ENDPOINT_URL_LAMBDA", worker.invoke_endpoint()));
+    (worker, webhook_env)
+}
+
 fn notice(video: &str) -> Value {
     let notice = json!({"event_type": "avatar_video.success", "event_data": {"video_id": video}});
     webhook_event(&notice, Some(("heygen-signature", WEBHOOK_SECRET)))
@@ -102,10 +112,7 @@ async fn submitted(stack: &Stack, items: usize) -> usize {
 async fn a_month_drains_on_completions_alone_within_the_limit_and_pays_once() {
     let (items, slots) = (12, 4);
     let (stack, heygen) = month(items, slots).await;
-    let worker = Function::start("heygen-worker", &env(&stack)).await;
-    let mut webhook_env = env(&stack);
-    webhook_env.push(("HEYGEN_WORKER_FUNCTION", "heygen-worker".into()));
-    webhook_env.push(("AWS_ENDPOINT_URL_LAMBDA", worker.invoke_endpoint()));
+    let (worker, webhook_env) = worker_and_webhook_env(&stack, "heygen-worker").await;
     // Two sandboxes: notices are handled two at a time, as Lambda scales.
     let webhooks =
         [Function::start("heygen-webhook", &webhook_env).await, Function::start("heygen-webhook", &webhook_env).await];
@@ -143,11 +150,8 @@ async fn a_month_drains_on_completions_alone_within_the_limit_and_pays_once() {
 #[tokio::test]
 async fn an_invoke_that_fails_changes_nothing() {
     let (stack, heygen) = month(3, 1).await;
-    let worker = Function::start("heygen-worker", &env(&stack)).await;
-    let mut webhook_env = env(&stack);
     // Lambda answers 404: no such function.
-    webhook_env.push(("HEYGEN_WORKER_FUNCTION", "no-such-worker".into()));
-    webhook_env.push(("AWS_ENDPOINT_URL_LAMBDA", worker.invoke_endpoint()));
+    let (worker, webhook_env) = worker_and_webhook_env(&stack, "no-such-worker").await;
     let webhook = Function::start("heygen-webhook", &webhook_env).await;
     let (status, body) = stack.trigger(event("trigger")).await;
     assert_eq!((status, body["triggered"].as_u64()), (200, Some(1)), "{body}");
@@ -167,10 +171,7 @@ async fn an_invoke_that_fails_changes_nothing() {
 #[tokio::test]
 async fn a_notice_with_nothing_queued_wakes_no_one() {
     let (stack, heygen) = month(1, 2).await;
-    let worker = Function::start("heygen-worker", &env(&stack)).await;
-    let mut webhook_env = env(&stack);
-    webhook_env.push(("HEYGEN_WORKER_FUNCTION", "heygen-worker".into()));
-    webhook_env.push(("AWS_ENDPOINT_URL_LAMBDA", worker.invoke_endpoint()));
+    let (worker, webhook_env) = worker_and_webhook_env(&stack, "heygen-worker").await;
     let webhook = Function::start("heygen-webhook", &webhook_env).await;
     stack.trigger(event("trigger")).await;
     let finished = heygen.finish_all();
