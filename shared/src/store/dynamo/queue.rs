@@ -192,28 +192,24 @@ pub(super) async fn list_queued(store: &DynamoStore) -> Result<Vec<ContentItem>,
 }
 
 pub(super) async fn count_queued(store: &DynamoStore) -> Result<usize, StoreError> {
+    // DynamoDB counts a page (1 MB of the index) at a time: the SDK's paginator
+    // follows them, as the listings do.
+    let mut pages = store
+        .client
+        .query()
+        .table_name(&store.tables.content)
+        .index_name(index::CONTENT_QUEUE)
+        .key_condition_expression("#k = :v")
+        .expression_attribute_names("#k", QUEUE_KEY_ATTR)
+        .expression_attribute_values(":v", s(QUEUE_KEY_VALUE))
+        .select(Select::Count)
+        .into_paginator()
+        .send();
     let mut count = 0usize;
-    let mut start = None;
-    loop {
-        let out = store
-            .client
-            .query()
-            .table_name(&store.tables.content)
-            .index_name(index::CONTENT_QUEUE)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", QUEUE_KEY_ATTR)
-            .expression_attribute_values(":v", s(QUEUE_KEY_VALUE))
-            .select(Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", e))?;
-        count += usize::try_from(out.count).unwrap_or(0);
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(count);
-        }
+    while let Some(page) = pages.next().await {
+        count += usize::try_from(page.map_err(|e| unavailable("Query", e))?.count).unwrap_or(0);
     }
+    Ok(count)
 }
 
 pub(super) async fn record_video(store: &DynamoStore, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
