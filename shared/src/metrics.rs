@@ -16,6 +16,24 @@ pub const QUEUE_DEPTH: &str = "QueueDepth";
 pub const IN_FLIGHT: &str = "InFlight";
 pub const OLDEST_IN_FLIGHT_SECONDS: &str = "OldestInFlightSeconds";
 pub const TICK_FAILURES: &str = "TickFailures";
+pub const BUDGET_BLOCKED: &str = "BudgetBlocked";
+pub const RENDERED_SECONDS: &str = "RenderedSeconds";
+
+/// Every metric name the code emits (the template's dashboard shows each).
+pub const ALL: [&str; 12] = [
+    RENDERS_REQUESTED,
+    RENDERS_COMPLETED,
+    RENDERS_FAILED,
+    VIDEOS_ARCHIVED,
+    ARCHIVE_FAILURES,
+    HEYGEN_ERRORS,
+    QUEUE_DEPTH,
+    IN_FLIGHT,
+    OLDEST_IN_FLIGHT_SECONDS,
+    TICK_FAILURES,
+    BUDGET_BLOCKED,
+    RENDERED_SECONDS,
+];
 
 /// HeyGen accepted a create.
 pub fn render_requested() {
@@ -25,6 +43,17 @@ pub fn render_requested() {
 /// HeyGen's answer completed a render (webhook, refresh or worker).
 pub fn render_completed() {
     metrics::counter!(RENDERS_COMPLETED).increment(1);
+}
+
+/// A completed render's reservation settled at what HeyGen billed (13.5).
+pub fn rendered_seconds(seconds: u64) {
+    metrics::counter!(RENDERED_SECONDS).increment(seconds);
+}
+
+/// Queued items a tick passed over for their budget (13.5): a gauge, emitted
+/// only by a tick that read the whole queue.
+pub fn budget_blocked(items: usize) {
+    metrics::gauge!(BUDGET_BLOCKED).set(items as f64);
 }
 
 /// HeyGen's answer failed a render.

@@ -1,5 +1,5 @@
 //! DynamoDB answers lost after the write was applied: an SDK interceptor that,
-//! for the `UpdateItem` requests it picks, lets moto apply the write and then
+//! for the `UpdateItem` and `TransactWriteItems` requests it picks, lets moto apply the write and then
 //! turns its answer into a 500, as a connection dropped on the way back would.
 //! The SDK retries (and the retry meets the write's own condition); when every
 //! attempt's answer is lost, the caller gets a failure for a write that was made.
@@ -39,12 +39,14 @@ impl Storable for Lose {
 }
 
 impl LostAnswers {
-    /// Loses the answer of every `UpdateItem` attempt whose body `pick` chooses.
+    /// Loses the answer of every `UpdateItem` or `TransactWriteItems` attempt whose
+    /// body `pick` chooses.
     pub fn new(pick: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
         Self { pick: Arc::new(pick), lost: Arc::new(AtomicUsize::new(0)) }
     }
 
-    /// Loses the answer of each `UpdateItem` attempt with probability `p`.
+    /// Loses the answer of each `UpdateItem` or `TransactWriteItems` attempt with
+    /// probability `p`.
     pub fn at_random(p: f64) -> Self {
         Self::new(move |_| fastrand::f64() < p)
     }
@@ -73,7 +75,8 @@ impl Intercept for LostAnswers {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let request = context.request();
-        let update = request.headers().get("x-amz-target").unwrap_or_default().ends_with("UpdateItem");
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        let update = target.ends_with("UpdateItem") || target.ends_with("TransactWriteItems");
         let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
         cfg.interceptor_state().store_put(Lose(update && (self.pick)(&body)));
         Ok(())

@@ -73,7 +73,8 @@ pub fn invocation(seconds: u64) -> Invocation {
 
 /// The admin's one call: March 2026, bible.
 pub async fn trigger(deps: &Deps<Moto>) -> TriggerReport {
-    let request = TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false };
+    let request =
+        TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false, budget_seconds: None };
     trigger_month(deps, &request, &invocation(25)).await.unwrap()
 }
 

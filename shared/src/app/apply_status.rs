@@ -60,8 +60,11 @@ pub async fn apply_outcome<S: Store>(
     store.apply_outcome(&item.content_id, video_id, &outcome, Timestamp::now(), attach).await?;
     let attempt = item.next_attempt();
     match outcome {
-        Outcome::Completed { .. } => {
+        Outcome::Completed { duration, .. } => {
             crate::metrics::render_completed();
+            if let Some(reserved) = item.heygen_reserved_seconds {
+                crate::metrics::rendered_seconds(crate::domain::billed_seconds(duration, reserved));
+            }
             tracing::info!(content_id = %item.content_id, video_id, "video completed");
             Ok(Applied::Completed)
         }
@@ -81,11 +84,12 @@ pub async fn apply_outcome<S: Store>(
     }
 }
 
-/// Whether a render that failed under the item's current attempt is tried again:
-/// the attempt is below the setting, and the item has a place in the queue.
+/// Whether a render that just failed is tried again: the renders HeyGen started
+/// and that failed, this one included, are below the setting (refused creates
+/// do not count, amendment to 6.1 and 11), and the item has a place in the queue.
 async fn retries_left<S: Store>(store: &S, item: &ContentItem) -> Result<bool, StoreError> {
     if item.heygen_queue_order.is_none() {
         return Ok(false);
     }
-    Ok(item.next_attempt() < store.settings().await?.max_render_attempts)
+    Ok(item.renders_failed().saturating_add(1) < store.settings().await?.max_render_attempts)
 }

@@ -25,7 +25,8 @@ use super::heygen_policy::{backs_off, contract_code, count, stops_batch};
 use super::pacing::Pacer;
 use super::{Deps, Ports};
 use crate::domain::{
-    Backoff, Claim, ContentItem, Creator, Definiteness, Mode, Settings, Timestamp, request_error_text,
+    Backoff, BudgetKey, BudgetRow, Claim, ContentItem, Creator, Definiteness, Mode, Reservation, Settings, Timestamp,
+    estimate_seconds, request_error_text,
 };
 use crate::error_chain::ErrorChain;
 use crate::heygen::{CreateVideo, Heygen, HeygenError};
@@ -74,6 +75,9 @@ pub enum Dispatched {
     LeftQueue(&'static str),
     /// It is waiting out a back-off (`heygen_retry_at`): passed over, still queued.
     Waiting,
+    /// It does not fit its budget (13.2): passed over, still queued, marked
+    /// `heygen_blocked` = `budget`.
+    Blocked,
     /// No free render slot: the item stays queued and the dispatch ends.
     NoSlot,
     /// The dispatch ends with this code (`deadline`, or a batch-stopping one);
@@ -109,6 +113,11 @@ pub struct Dispatcher<'a, P: Ports> {
     /// When the item carries none (queued before callback URLs were stored).
     fallback_callback: Option<String>,
     slots: Option<SlotBook>,
+    /// Budget rows as this dispatch believes them: read on first use, kept up
+    /// to date with its own reservations, read again when one does not fit.
+    budgets: HashMap<BudgetKey, BudgetRow>,
+    /// Items passed over for their budget (`BudgetBlocked`).
+    pub blocked: usize,
     pacer: Pacer,
     start_until: Instant,
     heygen_deadline: Instant,
@@ -137,15 +146,12 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
             creators: creators.into_iter().map(|(mode, c)| ((mode, c.creator_id.clone()), c)).collect(),
             fallback_callback,
             slots: None,
+            budgets: HashMap::new(),
+            blocked: 0,
             pacer: Pacer::per_second(settings.requests_per_second),
             start_until,
             heygen_deadline,
         }
-    }
-
-    /// Whether there is still time to start a create.
-    pub fn has_time(&self) -> bool {
-        Instant::now() < self.start_until
     }
 
     /// Whether a render slot is free, as this dispatch reads the slots (once).
@@ -234,6 +240,92 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         Ok(None)
     }
 
+    /// The item's reservation: its stored estimate, else one made now at the
+    /// setting's rate (an item queued before estimates were written).
+    fn reservation_for(&self, item: &ContentItem, script: &str) -> Option<Reservation> {
+        let budget = item.budget_key()?;
+        let seconds =
+            item.heygen_estimated_seconds.unwrap_or_else(|| estimate_seconds(script, self.settings.seconds_per_word));
+        Some(Reservation { budget, seconds: seconds.max(1) })
+    }
+
+    /// The budget row as this dispatch believes it; `fresh` reads it again.
+    async fn budget_row(&mut self, key: &BudgetKey, fresh: bool) -> Result<BudgetRow, StoreError> {
+        if !fresh && let Some(row) = self.budgets.get(key) {
+            return Ok(*row);
+        }
+        let row = self.deps.store.budget(key).await?;
+        self.budgets.insert(key.clone(), row);
+        Ok(row)
+    }
+
+    /// Passes over an item that does not fit its budget, marking it once.
+    async fn blocked(&mut self, item: &ContentItem, reservation: &Reservation) -> Dispatched {
+        self.blocked += 1;
+        if !item.blocked_by_budget() {
+            tracing::info!(
+                content_id = %item.content_id, budget = %reservation.budget, estimate = reservation.seconds,
+                "does not fit its budget; passed over"
+            );
+            if let Err(err) = self.deps.store.mark_blocked(&item.content_id).await
+                && !matches!(err, StoreError::Conflict)
+            {
+                tracing::warn!(content_id = %item.content_id, error = %ErrorChain(&err), "not marked as blocked");
+            }
+        }
+        Dispatched::Blocked
+    }
+
+    /// Takes a slot and claims a queued item with its reservation, as one
+    /// step with the budget; a budget that changed meanwhile is read again.
+    async fn claim_queued(&mut self, item: &ContentItem, reservation: &Reservation) -> Result<Claim, Dispatched> {
+        let settings_cap = self.settings.budget_seconds;
+        let mut fresh = false;
+        loop {
+            let row = match self.budget_row(&reservation.budget, fresh).await {
+                Ok(row) => row,
+                Err(err) => return Err(self.storage_stopped(&err, None)),
+            };
+            let cap = row.cap(settings_cap);
+            if !row.fits(cap, reservation.seconds) {
+                return Err(self.blocked(item, reservation).await);
+            }
+            let slot = match self.take_slot(&item.content_id).await {
+                Ok(Some(index)) => index,
+                Ok(None) => return Err(Dispatched::NoSlot),
+                Err(err) => return Err(self.storage_stopped(&err, None)),
+            };
+            let store = &self.deps.store;
+            let stale_after = self.deps.config.claim_stale_after;
+            match store.claim_reserving(item, Timestamp::now(), stale_after, Some(slot), reservation, cap).await {
+                Ok(claim) => {
+                    let mut row = row;
+                    row.reserve(cap, reservation.seconds);
+                    self.budgets.insert(reservation.budget.clone(), row);
+                    return Ok(claim);
+                }
+                // Definitely not written: the slot is free again.
+                Err(StoreError::OverBudget) if !fresh => {
+                    let _ = store.free_slot(slot, &item.content_id).await;
+                    self.slots.get_or_insert_with(|| SlotBook { free: VecDeque::new() }).free.push_front(slot);
+                    fresh = true;
+                }
+                Err(StoreError::OverBudget) => {
+                    let _ = store.free_slot(slot, &item.content_id).await;
+                    return Err(self.blocked(item, reservation).await);
+                }
+                Err(StoreError::Conflict) => {
+                    let _ = store.free_slot(slot, &item.content_id).await;
+                    tracing::info!(content_id = %item.content_id, "claimed by a concurrent call; skipped");
+                    return Err(Dispatched::Taken);
+                }
+                // Unknown: the claim may have been applied and the slot be in use.
+                // It stays held; the leak repair frees it if the claim was not made.
+                Err(err) => return Err(self.storage_stopped(&err, None)),
+            }
+        }
+    }
+
     async fn create(&mut self, item: &ContentItem, plan: SlotPlan) -> Dispatched {
         let Some(creator) = self.creator_of(item).cloned() else {
             return Dispatched::LeftQueue("its creator is no longer eligible");
@@ -244,31 +336,31 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         if Instant::now() >= self.start_until || !self.pacer.ready(self.start_until).await {
             return Dispatched::Stopped { code: "deadline", error: None };
         }
-        let slot = match plan {
-            SlotPlan::Keep(held) => held,
-            SlotPlan::Take => match self.take_slot(&item.content_id).await {
-                Ok(Some(index)) => Some(index),
-                Ok(None) => return Dispatched::NoSlot,
-                Err(err) => return self.storage_stopped(&err, None),
-            },
+        let store = &self.deps.store;
+        let claim = match plan {
+            // A recovered claim keeps its slot and its reservation.
+            SlotPlan::Keep(held) => {
+                let stale_after = self.deps.config.claim_stale_after;
+                match store.claim(item, Timestamp::now(), stale_after, held).await {
+                    Ok(claim) => claim,
+                    Err(StoreError::Conflict) => {
+                        tracing::info!(content_id = %item.content_id, "claimed by a concurrent call; skipped");
+                        return Dispatched::Taken;
+                    }
+                    Err(err) => return self.storage_stopped(&err, None),
+                }
+            }
+            SlotPlan::Take => {
+                let Some(reservation) = self.reservation_for(item, script) else {
+                    return Dispatched::LeftQueue("its date or mode names no budget");
+                };
+                match self.claim_queued(item, &reservation).await {
+                    Ok(claim) => claim,
+                    Err(dispatched) => return dispatched,
+                }
+            }
         };
         let store = &self.deps.store;
-        let stale_after = self.deps.config.claim_stale_after;
-        let claim = match store.claim(item, Timestamp::now(), stale_after, slot).await {
-            Ok(claim) => claim,
-            Err(StoreError::Conflict) => {
-                // Definitely not claimed (the store read back a claim applied
-                // under a lost answer): the slot taken for it is free again.
-                if let (Some(index), SlotPlan::Take) = (slot, plan) {
-                    let _ = store.free_slot(index, &item.content_id).await;
-                }
-                tracing::info!(content_id = %item.content_id, "claimed by a concurrent call; skipped");
-                return Dispatched::Taken;
-            }
-            // Unknown: the claim may have been applied and the slot be in use.
-            // It stays held; the leak repair frees it if the claim was not made.
-            Err(err) => return self.storage_stopped(&err, None),
-        };
         let Some(callback_url) = item.heygen_callback_url.clone().or_else(|| self.fallback_callback.clone()) else {
             tracing::error!(content_id = %item.content_id, "no callback URL for a queued item; back to the queue");
             let _ = store.requeue(&claim, Definiteness::Indefinite, None).await;

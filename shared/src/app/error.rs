@@ -62,7 +62,8 @@ impl ApiError {
             | Self::HeygenNotConfigured(_)
             | Self::HeygenUnavailable(_)
             | Self::RetryLater => 503,
-            Self::Internal(_) | Self::Storage(StoreError::Conflict | StoreError::Corrupt { .. }) => 500,
+            Self::Internal(_)
+            | Self::Storage(StoreError::Conflict | StoreError::OverBudget | StoreError::Corrupt { .. }) => 500,
         }
     }
 
@@ -80,7 +81,8 @@ impl ApiError {
             Self::HeygenUnavailable(_) => "heygen_unavailable",
             Self::Storage(StoreError::Unavailable { .. }) => "storage_unavailable",
             Self::RetryLater => "retry_later",
-            Self::Internal(_) | Self::Storage(StoreError::Conflict | StoreError::Corrupt { .. }) => "internal",
+            Self::Internal(_)
+            | Self::Storage(StoreError::Conflict | StoreError::OverBudget | StoreError::Corrupt { .. }) => "internal",
         }
     }
 

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::{ApiError, Deps, Ports};
 use crate::archive::video_url;
 use crate::domain::{
-    ContentItem, EstimateBasis, ItemState, Mode, Month, Timestamp, VideoSeconds, seconds_left, typical_render_time,
+    BudgetKey, BudgetView, ContentItem, EstimateBasis, ItemState, Mode, Month, Timestamp, VideoSeconds, seconds_left,
+    typical_render_time,
 };
 use crate::store::Store;
 
@@ -99,6 +100,10 @@ pub struct Progress {
     pub copy_failing: Vec<CopyFailing>,
     pub rendered_seconds: f64,
     pub estimated_seconds_left: Option<u64>,
+    /// The month's budget (13.3).
+    pub budget: BudgetView,
+    /// Queued items passed over because they do not fit the budget.
+    pub blocked_by_budget: usize,
 }
 
 /// The month's progress, read now.
@@ -122,6 +127,8 @@ pub async fn month_progress<P: Ports>(deps: &Deps<P>, request: &ProgressRequest)
             (item.progress_state(durable.as_deref()), item)
         })
         .collect();
+    let row = deps.store.budget(&BudgetKey::new(request.month, request.mode)).await?;
+    let budget = row.view(row.cap(settings.budget_seconds));
     Ok(summarise(
         request,
         &states,
@@ -131,10 +138,16 @@ pub async fn month_progress<P: Ports>(deps: &Deps<P>, request: &ProgressRequest)
             render_time: typical_render_time(items.iter()),
             copies: deps.config.archive.is_some(),
         },
+        budget,
     ))
 }
 
-fn summarise(request: &ProgressRequest, states: &[(ItemState, &ContentItem)], basis: EstimateBasis) -> Progress {
+fn summarise(
+    request: &ProgressRequest,
+    states: &[(ItemState, &ContentItem)],
+    basis: EstimateBasis,
+    budget: BudgetView,
+) -> Progress {
     let mut counts = StateCounts::default();
     let mut failed = Vec::new();
     let mut copy_failing = Vec::new();
@@ -175,6 +188,8 @@ fn summarise(request: &ProgressRequest, states: &[(ItemState, &ContentItem)], ba
         copy_failing,
         rendered_seconds: VideoSeconds::from_millis(rendered).as_secs_f64(),
         estimated_seconds_left: seconds_left(&queue_ordered, basis),
+        budget,
+        blocked_by_budget: states.iter().filter(|(_, item)| item.blocked_by_budget()).count(),
     }
 }
 

@@ -12,8 +12,11 @@ use tokio::time::Instant;
 
 use super::dispatch::{Dispatched, Dispatcher, ItemError, VideoStarted};
 use super::{ApiError, Deps, Invocation, Ports};
-use crate::domain::{Classification, JobStatus, Mode, Month, Settings, Timestamp, processing_order};
+use crate::domain::{
+    BudgetKey, BudgetView, Classification, JobStatus, Mode, Month, Rates, Settings, Timestamp, processing_order, usd,
+};
 use crate::error_chain::ErrorChain;
+use crate::heygen::{Account, Heygen};
 use crate::store::{Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +24,9 @@ pub struct TriggerRequest {
     pub month: Month,
     pub mode: Mode,
     pub dry_run: bool,
+    /// The month's cap (13.2): absent, `null` (the row's own cap removed) or a
+    /// whole number of seconds.
+    pub budget_seconds: Option<Option<u64>>,
 }
 
 /// `{"month", "mode"}` exactly: what `.../cancel` takes.
@@ -67,16 +73,26 @@ impl TriggerRequest {
     /// `{"month": "YYYY-MM", "mode": "bible" | "positivity", "dry_run"?: bool}`;
     /// anything else is 400 `invalid_request` naming the field.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        let expected =
-            r#"the body must be a JSON object {"month": "YYYY-MM", "mode": "bible" | "positivity", "dry_run"?: bool}"#;
-        let fields = object(body, &["month", "mode", "dry_run"], expected)?;
+        let expected = r#"the body must be a JSON object {"month": "YYYY-MM", "mode": "bible" | "positivity", "dry_run"?: bool, "budget_seconds"?: integer | null}"#;
+        let fields = object(body, &["month", "mode", "dry_run", "budget_seconds"], expected)?;
         let (month, mode) = month_and_mode(&fields)?;
         let dry_run = match fields.get("dry_run") {
             None => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(ApiError::invalid(Some("dry_run"), "dry_run must be true or false")),
         };
-        Ok(Self { month, mode, dry_run })
+        let budget_seconds = match fields.get("budget_seconds") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::Number(n)) if n.as_u64().is_some() => Some(n.as_u64()),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    Some("budget_seconds"),
+                    "budget_seconds must be a whole number of seconds >= 0, or null to remove the month's own cap",
+                ));
+            }
+        };
+        Ok(Self { month, mode, dry_run, budget_seconds })
     }
 }
 
@@ -90,7 +106,7 @@ impl CancelRequest {
 }
 
 /// The 200 body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TriggerReport {
     pub month: String,
     pub mode: Mode,
@@ -104,7 +120,26 @@ pub struct TriggerReport {
     pub stopped: Option<String>,
     pub videos: Vec<VideoStarted>,
     pub errors: Vec<ItemError>,
+    /// The estimates of the items counted `triggered` or `queued` (a dry run:
+    /// `would_trigger`), in seconds (13.3).
+    pub estimated_seconds: u64,
+    /// At `heygen_usd_per_second`, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_usd: Option<f64>,
+    /// The month's budget after this call's writes.
+    pub budget: BudgetView,
+    /// A dry run's view of HeyGen's account (13.4): `null` when HeyGen did not
+    /// answer in time or the key cannot be read.
+    #[serde(skip_serializing_if = "is_not_dry_run")]
+    pub heygen_account: Option<Option<Account>>,
 }
+
+fn is_not_dry_run(account: &Option<Option<Account>>) -> bool {
+    account.is_none()
+}
+
+/// How long a dry run waits for HeyGen's account (13.4).
+pub const ACCOUNT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The 200 body of a cancel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -150,6 +185,14 @@ pub async fn trigger_month<P: Ports>(
         let mut theirs = deps.store.content_for(&creator.creator_id, request.month, request.mode).await?;
         items.append(&mut theirs);
     }
+    // Each creator's own rate where the month shows enough of its renders (13.1).
+    let rates = Rates::learn(settings.seconds_per_word, &items);
+    let budget_key = BudgetKey::new(request.month, request.mode);
+    let mut budget_row = match (request.dry_run, request.budget_seconds) {
+        (false, Some(cap)) => deps.store.set_budget_cap(&budget_key, cap).await?,
+        (true, Some(cap)) => crate::domain::BudgetRow { cap_seconds: cap, ..deps.store.budget(&budget_key).await? },
+        (_, None) => deps.store.budget(&budget_key).await?,
+    };
 
     let now = Timestamp::now();
     let stale_after = deps.config.claim_stale_after;
@@ -167,17 +210,28 @@ pub async fn trigger_month<P: Ports>(
         stopped: None,
         videos: Vec::new(),
         errors: Vec::new(),
+        estimated_seconds: 0,
+        estimated_usd: None,
+        budget: budget_row.view(budget_row.cap(settings.budget_seconds)),
+        heygen_account: None,
     };
-    for item in items {
+    for mut item in items {
         match item.classify(now, stale_after) {
             Classification::HasVideo => {}
             Classification::Busy => report.skipped_pending += 1,
-            Classification::Eligible => eligible.push(item),
+            Classification::Eligible => {
+                item.heygen_estimated_seconds = Some(rates.estimate(&item));
+                eligible.push(item);
+            }
         }
     }
     eligible.sort_by(processing_order);
     report.would_trigger = eligible.len();
     let (Some(api_key), Some(callback)) = (api_key, callback) else {
+        // A dry run: what the month would cost, and what the account has.
+        report.estimated_seconds = eligible.iter().filter_map(|item| item.heygen_estimated_seconds).sum();
+        report.estimated_usd = settings.usd_per_second.map(|rate| usd(report.estimated_seconds, rate));
+        report.heygen_account = Some(account(deps).await);
         return Ok(report);
     };
 
@@ -228,6 +282,8 @@ pub async fn trigger_month<P: Ports>(
     let creators = creators.into_iter().map(|c| (request.mode, c));
     let mut dispatcher = Dispatcher::new(deps, &api_key, &settings, creators, None, invocation.deadline);
     let mut left = mine.len();
+    // Items this call queued that end up neither created nor queued.
+    let mut not_counted = std::collections::HashSet::new();
     for item in &mine {
         if report.stopped.is_some() {
             break;
@@ -238,17 +294,27 @@ pub async fn trigger_month<P: Ports>(
                 report.triggered += 1;
                 report.videos.push(video);
             }
-            Dispatched::Refused(error) => report.errors.push(error),
-            Dispatched::Taken | Dispatched::LeftQueue(_) => report.skipped_pending += 1,
+            Dispatched::Refused(error) => {
+                not_counted.insert(item.content_id.as_str());
+                report.errors.push(error);
+            }
+            Dispatched::Taken | Dispatched::LeftQueue(_) => {
+                not_counted.insert(item.content_id.as_str());
+                report.skipped_pending += 1;
+            }
             // Queued by this call, so never backing off; counted as queued if so.
-            Dispatched::Waiting => left += 1,
+            // One that does not fit its budget waits in the queue (13.2).
+            Dispatched::Waiting | Dispatched::Blocked => left += 1,
             Dispatched::NoSlot => {
                 left += 1;
                 break;
             }
             Dispatched::Stopped { code, error } => {
                 match error {
-                    Some(error) => report.errors.push(error),
+                    Some(error) => {
+                        not_counted.insert(item.content_id.as_str());
+                        report.errors.push(error);
+                    }
                     None => left += 1,
                 }
                 report.stopped = Some(code.to_string());
@@ -256,6 +322,15 @@ pub async fn trigger_month<P: Ports>(
         }
     }
     report.queued += left;
+    // Created or waiting in the queue: what this call committed the month to.
+    report.estimated_seconds = mine
+        .iter()
+        .filter(|item| !not_counted.contains(item.content_id.as_str()))
+        .filter_map(|item| item.heygen_estimated_seconds)
+        .sum();
+    report.estimated_usd = settings.usd_per_second.map(|rate| usd(report.estimated_seconds, rate));
+    budget_row = deps.store.budget(&budget_key).await.unwrap_or(budget_row);
+    report.budget = budget_row.view(budget_row.cap(settings.budget_seconds));
     let r = &report;
     tracing::info!(
         month = %r.month, mode = %r.mode, would_trigger = r.would_trigger, triggered = r.triggered,
@@ -263,6 +338,20 @@ pub async fn trigger_month<P: Ports>(
         stopped = r.stopped.as_deref().unwrap_or("none"), "trigger finished"
     );
     Ok(report)
+}
+
+/// A dry run's look at HeyGen's account (13.4): `None` when the key cannot be
+/// read or HeyGen does not answer within [`ACCOUNT_WAIT`].
+async fn account<P: Ports>(deps: &Deps<P>) -> Option<Account> {
+    let api_key = deps.api_key().await.ok()?;
+    let deadline = Instant::now() + ACCOUNT_WAIT;
+    match deps.heygen.account(&api_key, deadline).await {
+        Ok(account) => Some(account),
+        Err(err) => {
+            tracing::warn!(error = %ErrorChain(&err), "HeyGen's account could not be read for the dry run");
+            None
+        }
+    }
 }
 
 /// Takes every queued item of a month and mode out of the queue; renders in

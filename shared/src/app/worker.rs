@@ -37,6 +37,10 @@ pub struct TickReport {
     pub refused: usize,
     pub left_queue: usize,
     pub waiting: usize,
+    /// Queued items passed over because they do not fit their budget (13.2):
+    /// `None` when the tick did not read the queue (no free slot, or it stopped
+    /// before).
+    pub budget_blocked: Option<usize>,
     /// Finished videos copied to the bucket and attached, and copies that failed.
     pub archived: usize,
     pub archive_failures: usize,
@@ -77,7 +81,7 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
             tracing::$level!(
                 checked = r.checked, completed = r.completed, failed = r.failed, retried = r.retried, lost = r.lost,
                 recovered = r.recovered, slots_freed = r.slots_freed, created = r.created, refused = r.refused,
-                left_queue = r.left_queue, waiting = r.waiting, archived = r.archived,
+                left_queue = r.left_queue, waiting = r.waiting, budget_blocked = ?r.budget_blocked, archived = r.archived,
                 archive_failures = r.archive_failures, queue_depth = ?r.queue_depth, in_flight = ?r.in_flight,
                 oldest_in_flight_seconds = ?r.oldest_in_flight_seconds,
                 stopped = r.stopped.as_deref().unwrap_or("none"), "tick finished"
@@ -90,6 +94,9 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
         finished!(info);
     }
     crate::metrics::tick(failed_to_work, r.queue_depth, r.in_flight, r.oldest_in_flight_seconds);
+    if let Some(blocked) = r.budget_blocked {
+        crate::metrics::budget_blocked(blocked);
+    }
     report
 }
 
@@ -130,7 +137,11 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
             Dispatched::Created(_) => report.recovered += 1,
             Dispatched::Stopped { code, .. } => report.stopped = Some(code.to_string()),
             Dispatched::Refused(_) => report.refused += 1,
-            Dispatched::Taken | Dispatched::LeftQueue(_) | Dispatched::NoSlot | Dispatched::Waiting => {}
+            Dispatched::Taken
+            | Dispatched::LeftQueue(_)
+            | Dispatched::NoSlot
+            | Dispatched::Waiting
+            | Dispatched::Blocked => {}
         }
     }
 
@@ -142,13 +153,17 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
                 Dispatched::Refused(_) => report.refused += 1,
                 Dispatched::LeftQueue(_) => report.left_queue += 1,
                 Dispatched::Waiting => report.waiting += 1,
-                Dispatched::Taken => {}
+                Dispatched::Blocked | Dispatched::Taken => {}
                 Dispatched::NoSlot => break,
                 Dispatched::Stopped { code, .. } => {
                     report.stopped = Some(code.to_string());
                     break;
                 }
             }
+        }
+        // Only a full pass knows every item that waits for its budget.
+        if report.stopped.is_none() {
+            report.budget_blocked = Some(dispatcher.blocked);
         }
     }
     let copies = super::copies::copy_videos(deps, &api_key, invocation).await?;

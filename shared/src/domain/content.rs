@@ -137,6 +137,22 @@ pub struct ContentItem {
     /// HeyGen's `duration` of the completed video (section 12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heygen_duration_seconds: Option<super::VideoSeconds>,
+    /// What the render is expected to cost, written when the item is queued (13.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_estimated_seconds: Option<u64>,
+    /// What the render in flight holds of its budget (13.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_reserved_seconds: Option<u64>,
+    /// Which budget it is held in (`{month}#{mode}`; the service's own attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_reserved_budget: Option<String>,
+    /// `budget` while the item waits in the queue for room in its budget (13.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_blocked: Option<String>,
+    /// Renders HeyGen started for this item and that failed (amendment to 6.1
+    /// and 11: refused creates do not count; the service's own attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heygen_render_failures: Option<u32>,
 }
 
 /// How a trigger sees an item of an eligible creator, month and mode.
@@ -234,6 +250,29 @@ impl ContentItem {
     /// The script to render, or why it cannot be.
     pub fn checked_script(&self) -> Result<&str, ScriptProblem> {
         check_script(self.script.as_deref())
+    }
+
+    /// Renders HeyGen started for this item and that failed: the stored count,
+    /// else (an item from before it was kept) the attempts used before this one.
+    pub fn renders_failed(&self) -> u32 {
+        self.heygen_render_failures.unwrap_or_else(|| self.next_attempt().saturating_sub(1))
+    }
+
+    /// What the item holds of its budget while in flight, if anything.
+    pub fn reservation(&self) -> Option<super::Reservation> {
+        let seconds = self.heygen_reserved_seconds?;
+        let budget = super::BudgetKey::from_stored(self.heygen_reserved_budget.clone()?);
+        Some(super::Reservation { budget, seconds })
+    }
+
+    /// Whether the item waits in the queue for room in its budget.
+    pub fn blocked_by_budget(&self) -> bool {
+        self.is_queued() && self.heygen_blocked.as_deref() == Some(super::BLOCKED_BY_BUDGET)
+    }
+
+    /// The budget the item's render is paid from: its month and mode.
+    pub fn budget_key(&self) -> Option<super::BudgetKey> {
+        super::BudgetKey::for_date(&self.date, self.mode.known()?)
     }
 
     /// The key of the processing order: `(date, creator_id, content_id)`.

@@ -13,6 +13,8 @@ pub struct Claim {
     pub attempt: u32,
     /// The render slot the claimed item holds, if any.
     pub slot: Option<u32>,
+    /// What the claimed item holds of its budget (13.2), if anything.
+    pub reservation: Option<super::Reservation>,
 }
 
 /// Whether a refused create was a *definite* answer (6.1): the next claim then
@@ -92,7 +94,7 @@ mod tests {
 
     #[test]
     fn a_release_advances_the_attempt_only_after_a_definite_answer() {
-        let claim = Claim { content_id: "c".into(), claim_id: "k".into(), attempt: 2, slot: None };
+        let claim = Claim { content_id: "c".into(), claim_id: "k".into(), attempt: 2, slot: None, reservation: None };
         assert_eq!(claim.attempt_after_release(Definiteness::Definite), 3);
         assert_eq!(claim.attempt_after_release(Definiteness::Indefinite), 2);
     }

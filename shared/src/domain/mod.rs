@@ -4,6 +4,7 @@
 //! Pure rules and values: no I/O, no AWS or HTTP type, nothing async. Every other
 //! layer may use it; it uses none of them.
 
+mod budget;
 mod calendar;
 mod content;
 mod creator;
@@ -13,6 +14,10 @@ mod settings;
 mod slots;
 mod timestamp;
 
+pub use budget::{
+    BLOCKED_BY_BUDGET, BudgetKey, BudgetRow, BudgetView, Cap, DEFAULT_SECONDS_PER_WORD, Rates, Reservation,
+    billed_seconds, estimate_seconds, learned_rate, usd, word_count,
+};
 pub use calendar::{ItemMode, Mode, ModeError, Month, MonthError};
 pub use content::{
     Classification, ContentItem, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
@@ -29,6 +34,7 @@ pub use timestamp::{Timestamp, TimestampError};
 /// The settings table's known keys (contract section 3).
 pub mod setting_keys {
     pub use super::settings::{
-        CALLBACK_URL, DEFAULT_VOICE_ID, KNOWN_KEYS, MAX_CONCURRENT_RENDERS, MAX_RENDER_ATTEMPTS, REQUESTS_PER_SECOND,
+        BUDGET_SECONDS, CALLBACK_URL, DEFAULT_VOICE_ID, KNOWN_KEYS, MAX_CONCURRENT_RENDERS, MAX_RENDER_ATTEMPTS,
+        REQUESTS_PER_SECOND, SECONDS_PER_WORD, USD_PER_SECOND,
     };
 }

@@ -7,10 +7,21 @@ pub const DEFAULT_VOICE_ID: &str = "heygen_default_voice_id";
 pub const REQUESTS_PER_SECOND: &str = "heygen_requests_per_second";
 pub const MAX_CONCURRENT_RENDERS: &str = "heygen_max_concurrent_renders";
 pub const MAX_RENDER_ATTEMPTS: &str = "heygen_max_render_attempts";
+pub const SECONDS_PER_WORD: &str = "heygen_seconds_per_word";
+pub const BUDGET_SECONDS: &str = "heygen_budget_seconds";
+pub const USD_PER_SECOND: &str = "heygen_usd_per_second";
 
 /// Every key the service reads, fetched together in one request.
-pub const KNOWN_KEYS: [&str; 5] =
-    [CALLBACK_URL, DEFAULT_VOICE_ID, REQUESTS_PER_SECOND, MAX_CONCURRENT_RENDERS, MAX_RENDER_ATTEMPTS];
+pub const KNOWN_KEYS: [&str; 8] = [
+    CALLBACK_URL,
+    DEFAULT_VOICE_ID,
+    REQUESTS_PER_SECOND,
+    MAX_CONCURRENT_RENDERS,
+    MAX_RENDER_ATTEMPTS,
+    SECONDS_PER_WORD,
+    BUDGET_SECONDS,
+    USD_PER_SECOND,
+];
 
 pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 1.0;
 /// HeyGen's limit of concurrent video jobs on pay-as-you-go.
@@ -32,6 +43,13 @@ pub struct Settings {
     /// Renders HeyGen reports failed go back to the queue while the failed
     /// attempt is below this (contract section 11). Always >= 1.
     pub max_render_attempts: u32,
+    /// The estimate's rate when a creator has none of its own (13.1). Always
+    /// finite and > 0.
+    pub seconds_per_word: f64,
+    /// Every month's cap unless its budget row has its own (13.2); `None`: no cap.
+    pub budget_seconds: Option<u64>,
+    /// The price of a rendered second, for `estimated_usd` (13.3).
+    pub usd_per_second: Option<f64>,
 }
 
 impl Default for Settings {
@@ -42,6 +60,20 @@ impl Default for Settings {
             requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
             max_concurrent_renders: DEFAULT_MAX_CONCURRENT_RENDERS,
             max_render_attempts: DEFAULT_MAX_RENDER_ATTEMPTS,
+            seconds_per_word: super::DEFAULT_SECONDS_PER_WORD,
+            budget_seconds: None,
+            usd_per_second: None,
+        }
+    }
+}
+
+/// A decimal > 0 (finite), else `None` with a warning naming the setting.
+fn positive_decimal(setting: &str, raw: &str) -> Option<f64> {
+    match raw.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Some(r),
+        _ => {
+            tracing::warn!(setting, value = raw, "setting is not a positive decimal; ignored");
+            None
         }
     }
 }
@@ -101,7 +133,22 @@ impl Settings {
                 }
             },
         };
+        let seconds_per_word = get(SECONDS_PER_WORD)
+            .and_then(|raw| positive_decimal(SECONDS_PER_WORD, raw))
+            .unwrap_or(super::DEFAULT_SECONDS_PER_WORD);
+        let budget_seconds = get(BUDGET_SECONDS).and_then(|raw| match raw.parse::<u64>() {
+            Ok(cap) => Some(cap),
+            Err(_) => {
+                // A cap that cannot be read must not become "no cap" silently.
+                tracing::error!(setting = BUDGET_SECONDS, value = raw, "setting is not a whole number >= 0; no cap");
+                None
+            }
+        });
+        let usd_per_second = get(USD_PER_SECOND).and_then(|raw| positive_decimal(USD_PER_SECOND, raw));
         Self {
+            seconds_per_word,
+            budget_seconds,
+            usd_per_second,
             callback_url: get(CALLBACK_URL).map(str::to_string),
             default_voice_id: get(DEFAULT_VOICE_ID).map(str::to_string),
             requests_per_second,
@@ -164,6 +211,26 @@ mod tests {
         for bad in ["0", "-1", "2.5", "many", ""] {
             let s = Settings::from_values(&values(&[(MAX_CONCURRENT_RENDERS, bad)]));
             assert_eq!(s.max_concurrent_renders, 10, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn spend_settings_are_read_and_bad_values_fall_back() {
+        let s = Settings::default();
+        assert_eq!((s.seconds_per_word, s.budget_seconds, s.usd_per_second), (0.4, None, None));
+        let s = Settings::from_values(&values(&[
+            (SECONDS_PER_WORD, "0.5"),
+            (BUDGET_SECONDS, "3600"),
+            (USD_PER_SECOND, "0.0167"),
+        ]));
+        assert_eq!((s.seconds_per_word, s.budget_seconds, s.usd_per_second), (0.5, Some(3600), Some(0.0167)));
+        assert_eq!(Settings::from_values(&values(&[(BUDGET_SECONDS, "0")])).budget_seconds, Some(0));
+        for bad in ["-1", "0", "lots", "NaN", "inf"] {
+            let s = Settings::from_values(&values(&[(SECONDS_PER_WORD, bad), (USD_PER_SECOND, bad)]));
+            assert_eq!((s.seconds_per_word, s.usd_per_second), (0.4, None), "{bad:?}");
+        }
+        for bad in ["-1", "1.5", "lots"] {
+            assert_eq!(Settings::from_values(&values(&[(BUDGET_SECONDS, bad)])).budget_seconds, None, "{bad:?}");
         }
     }
 

@@ -9,9 +9,9 @@ use reqwest::{Method, Url};
 use tokio::time::Instant;
 
 use super::retry::parse_retry_after;
-use super::wire::{CreateBody, CreatedData, Envelope, StateEntry, StatusData, error_from};
+use super::wire::{AccountData, CreateBody, CreatedData, Envelope, StateEntry, StatusData, error_from};
 use super::{
-    CreateVideo, CreatedVideo, Heygen, HeygenError, MAX_STATES_PER_CALL, RenderState, RetryPolicy, VideoState,
+    Account, CreateVideo, CreatedVideo, Heygen, HeygenError, MAX_STATES_PER_CALL, RenderState, RetryPolicy, VideoState,
     VideoStatus, idempotency_key,
 };
 use crate::domain::check_script;
@@ -54,7 +54,7 @@ impl HeygenClient {
     fn least_attempt_time(&self, operation: Operation) -> Duration {
         match operation {
             Operation::Create => self.policy.create_timeout,
-            Operation::Status | Operation::States => self.policy.min_request_time,
+            Operation::Status | Operation::States | Operation::Account => self.policy.min_request_time,
         }
     }
 
@@ -62,7 +62,7 @@ impl HeygenClient {
     fn attempt_timeout(&self, operation: Operation) -> Duration {
         match operation {
             Operation::Create => self.policy.create_timeout,
-            Operation::Status | Operation::States => self.policy.request_timeout,
+            Operation::Status | Operation::States | Operation::Account => self.policy.request_timeout,
         }
     }
 
@@ -148,6 +148,7 @@ enum Operation {
     Create,
     Status,
     States,
+    Account,
 }
 
 impl Operation {
@@ -156,6 +157,7 @@ impl Operation {
             Self::Create => "create",
             Self::Status => "status",
             Self::States => "states",
+            Self::Account => "account",
         }
     }
 }
@@ -286,5 +288,21 @@ impl Heygen for HeygenClient {
                 })
             })
             .collect())
+    }
+
+    /// `GET /v3/users/me`, once (no retry): the spending fields of the account.
+    async fn account(&self, api_key: &SecretString, deadline: Instant) -> Result<Account, HeygenError> {
+        let url = self.url(&["v3", "users", "me"]);
+        let mut key_header = HeaderValue::from_str(api_key.expose()).map_err(|_| HeygenError::KeyNotSendable)?;
+        key_header.set_sensitive(true);
+        let http = self.http.client().await.map_err(HeygenError::Network)?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(HeygenError::Deadline);
+        }
+        let timeout = self.attempt_timeout(Operation::Account).min(left);
+        let request = http.request(Method::GET, url).timeout(timeout).header("x-api-key", key_header);
+        let data: AccountData = self.send_once(request, Operation::Account).await?;
+        Ok(data.account())
     }
 }

@@ -1,5 +1,5 @@
 //! HeyGen v3 (contract section 6) behind a narrow port: create a video, read its
-//! status, read many videos' states at once. The port's vocabulary lives here; the reqwest adapter in `client`, the
+//! status, read many videos' states at once, read the account. The port's vocabulary lives here; the reqwest adapter in `client`, the
 //! wire format in `wire`, failures in `error`, retries in `retry`, the
 //! idempotency key in `idempotency`.
 //!
@@ -59,6 +59,28 @@ pub trait Heygen: Send + Sync {
         video_ids: &[&str],
         deadline: Instant,
     ) -> impl Future<Output = Result<Vec<VideoState>, HeygenError>> + Send;
+
+    /// `GET /v3/users/me`: what the account has left to spend (contract 13.4).
+    /// Not retried: the dry run that asks waits for it only briefly.
+    fn account(
+        &self,
+        api_key: &SecretString,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<Account, HeygenError>> + Send;
+}
+
+/// HeyGen's account as the dry run shows it (13.4); each `None` when HeyGen
+/// does not say.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Account {
+    /// `wallet`, `subscription` or `usage_based`.
+    pub billing_type: Option<String>,
+    /// A wallet's `remaining_balance` (in its currency, USD for HeyGen's API).
+    pub remaining_usd: Option<f64>,
+    /// Usage-based `remaining_credits`, or a subscription's `credits`.
+    pub remaining_credits: Option<f64>,
+    /// Whether a wallet refills itself.
+    pub auto_reload: Option<bool>,
 }
 
 /// The most ids one `GET /v3/videos/statuses` takes.

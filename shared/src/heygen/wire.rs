@@ -122,3 +122,33 @@ pub(super) fn error_from(
         other => HeygenError::Undecodable { status: other },
     }
 }
+
+/// `GET /v3/users/me`'s `data`: only the spending fields, each read leniently.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(super) struct AccountData {
+    pub(super) billing_type: Option<serde_json::Value>,
+    pub(super) wallet: Option<serde_json::Value>,
+    pub(super) usage_based: Option<serde_json::Value>,
+    pub(super) subscription: Option<serde_json::Value>,
+}
+
+impl AccountData {
+    pub(super) fn account(&self) -> super::Account {
+        let field = |object: &Option<serde_json::Value>, path: &[&str]| {
+            let mut value = object.as_ref()?;
+            for name in path {
+                value = value.get(name)?;
+            }
+            Some(value.clone())
+        };
+        let number = |v: Option<serde_json::Value>| v.as_ref().and_then(serde_json::Value::as_f64);
+        super::Account {
+            billing_type: self.billing_type.as_ref().and_then(serde_json::Value::as_str).map(str::to_string),
+            remaining_usd: number(field(&self.wallet, &["remaining_balance"])),
+            remaining_credits: number(field(&self.usage_based, &["remaining_credits"]))
+                .or_else(|| number(field(&self.subscription, &["credits"]))),
+            auto_reload: field(&self.wallet, &["auto_reload", "enabled"]).as_ref().and_then(serde_json::Value::as_bool),
+        }
+    }
+}

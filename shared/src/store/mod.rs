@@ -10,8 +10,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::{
-    Backoff, Claim, ContentItem, Creator, Definiteness, HolderState, Mode, Month, Outcome, RenderSlot, Settings,
-    SlotHolder, Timestamp,
+    Backoff, BudgetKey, BudgetRow, Cap, Claim, ContentItem, Creator, Definiteness, HolderState, Mode, Month, Outcome,
+    RenderSlot, Reservation, Settings, SlotHolder, Timestamp,
 };
 
 mod codec;
@@ -55,6 +55,10 @@ pub enum StoreError {
     /// The write's condition did not hold: someone else changed the item first.
     #[error("the item changed concurrently; nothing was written")]
     Conflict,
+    /// A reservation did not fit its budget's cap (contract 13.2); nothing was
+    /// written.
+    #[error("the render does not fit its budget; nothing was written")]
+    OverBudget,
     /// DynamoDB failed after the SDK's retries; nothing was written by this call.
     #[error("DynamoDB {operation} failed")]
     Unavailable {
@@ -115,8 +119,9 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
     /// Puts `item` (as read) in the render queue: conditional on it still being
-    /// eligible and unchanged since it was read. Writes `queued`, the time and
-    /// the callback URL a later create will use.
+    /// eligible and unchanged since it was read. Writes `queued`, the time, the
+    /// callback URL a later create will use and the estimate the caller set on
+    /// the item (`heygen_estimated_seconds`, 13.1).
     fn enqueue(
         &self,
         item: &ContentItem,
@@ -247,4 +252,33 @@ pub trait Store: Send + Sync {
 
     /// Every item in flight, oldest `heygen_requested_at` first, ties by content id.
     fn list_in_flight(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+
+    /// [`Store::claim`], reserving `reservation` in its budget in the same
+    /// all-or-nothing step (13.2): not written when `reserved + spent + seconds`
+    /// would exceed `cap` or the cap is no longer `cap`
+    /// ([`StoreError::OverBudget`]). Requeues, releases and outcomes give the
+    /// reservation back or settle it, each exactly once.
+    fn claim_reserving(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+        reservation: &Reservation,
+        cap: Cap,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// The budget row as it stands (read consistently); zeros when there is none.
+    fn budget(&self, key: &BudgetKey) -> impl Future<Output = Result<BudgetRow, StoreError>> + Send;
+
+    /// Sets the row's own cap (`None` removes it: the setting applies again).
+    fn set_budget_cap(
+        &self,
+        key: &BudgetKey,
+        cap: Option<u64>,
+    ) -> impl Future<Output = Result<BudgetRow, StoreError>> + Send;
+
+    /// Marks a queued item as waiting for its budget (`heygen_blocked`):
+    /// conditional on it being queued and not marked yet.
+    fn mark_blocked(&self, content_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::lock;
 use crate::domain::{
-    Backoff, Claim, ContentItem, Creator, Definiteness, HolderState, Mode, Month, Outcome, RenderSlot, Settings,
-    SlotHolder, Timestamp,
+    Backoff, BudgetKey, BudgetRow, Cap, Claim, ContentItem, Creator, Definiteness, HolderState, Mode, Month, Outcome,
+    RenderSlot, Reservation, Settings, SlotHolder, Timestamp,
 };
 use crate::store::{Store, StoreError};
 
@@ -41,6 +41,9 @@ pub enum StoreOp {
     ListUnarchived,
     ArchiveDone,
     ArchiveFailed,
+    Budget,
+    SetBudgetCap,
+    MarkBlocked,
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +171,34 @@ impl<S: Store> Store for Faulty<S> {
     async fn dequeue(&self, content_id: &str) -> Result<(), StoreError> {
         self.check(StoreOp::Dequeue, Some(content_id)).await?;
         self.inner.dequeue(content_id).await
+    }
+
+    async fn claim_reserving(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+        reservation: &Reservation,
+        cap: Cap,
+    ) -> Result<Claim, StoreError> {
+        self.check(StoreOp::Claim, Some(&item.content_id)).await?;
+        self.inner.claim_reserving(item, now, stale_after, slot, reservation, cap).await
+    }
+
+    async fn budget(&self, key: &BudgetKey) -> Result<BudgetRow, StoreError> {
+        self.check(StoreOp::Budget, None).await?;
+        self.inner.budget(key).await
+    }
+
+    async fn set_budget_cap(&self, key: &BudgetKey, cap: Option<u64>) -> Result<BudgetRow, StoreError> {
+        self.check(StoreOp::SetBudgetCap, None).await?;
+        self.inner.set_budget_cap(key, cap).await
+    }
+
+    async fn mark_blocked(&self, content_id: &str) -> Result<(), StoreError> {
+        self.check(StoreOp::MarkBlocked, Some(content_id)).await?;
+        self.inner.mark_blocked(content_id).await
     }
 
     async fn requeue(

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::lock;
 use crate::domain::ScriptProblem;
 use crate::heygen::{
-    CreateVideo, CreatedVideo, Heygen, HeygenError, MAX_STATES_PER_CALL, RenderState, VideoState, VideoStatus,
+    Account, CreateVideo, CreatedVideo, Heygen, HeygenError, MAX_STATES_PER_CALL, RenderState, VideoState, VideoStatus,
     idempotency_key,
 };
 use crate::secret::SecretString;
@@ -65,6 +65,9 @@ struct State {
     states_calls: usize,
     /// Whether the bulk endpoint answers 404, as a HeyGen without it would.
     no_states_endpoint: bool,
+    /// What `GET /v3/users/me` answers (`None`: no answer), and how often it was asked.
+    account: Option<Account>,
+    account_calls: usize,
 }
 
 /// HeyGen's `duration` of every video the fake finishes: 30.5 s.
@@ -251,9 +254,28 @@ impl Heygen for FakeHeygen {
             })
             .collect())
     }
+
+    async fn account(&self, _api_key: &SecretString, deadline: Instant) -> Result<Account, HeygenError> {
+        if Instant::now() >= deadline {
+            return Err(HeygenError::Deadline);
+        }
+        let mut state = lock(&self.state);
+        state.account_calls += 1;
+        state.account.clone().ok_or(HeygenError::Timeout)
+    }
 }
 
 impl FakeHeygen {
+    /// What `account` answers from now on (`None`: it fails as HeyGen down would).
+    pub fn set_account(&self, account: Option<Account>) {
+        lock(&self.state).account = account;
+    }
+
+    /// How many times the account was read.
+    pub fn account_calls(&self) -> usize {
+        lock(&self.state).account_calls
+    }
+
     fn read_status(&self, state: &mut State, video_id: &str) -> Result<VideoStatus, HeygenError> {
         if state.forgotten.contains(video_id) {
             return Err(HeygenError::NotFound);

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::lock;
 use crate::domain::{
-    Backoff, Claim, Classification, ContentItem, Creator, Definiteness, HolderState, JobStatus, Mode, Month, Outcome,
-    RenderSlot, Settings, SlotHolder, Timestamp,
+    Backoff, BudgetKey, BudgetRow, Cap, Claim, Classification, ContentItem, Creator, Definiteness, HolderState,
+    JobStatus, Mode, Month, Outcome, RenderSlot, Reservation, Settings, SlotHolder, Timestamp, billed_seconds,
 };
 use crate::store::{Store, StoreError};
 
@@ -19,6 +19,8 @@ struct Tables {
     content: BTreeMap<String, ContentItem>,
     /// Render slots by index: the holder and when it took the slot.
     slots: BTreeMap<u32, SlotHolder>,
+    /// Budget rows by budget key (`{month}#{mode}`).
+    budgets: BTreeMap<BudgetKey, BudgetRow>,
 }
 
 /// The three tables in memory. Cheap to build; one per test case.
@@ -59,6 +61,23 @@ impl MemoryStore {
         lock(&self.tables).content.values().filter(|i| i.is_pending()).count()
     }
 
+    /// A budget row as it stands.
+    pub fn budget_row(&self, key: &BudgetKey) -> BudgetRow {
+        lock(&self.tables).budgets.get(key).copied().unwrap_or_default()
+    }
+
+    /// Gives back (or, with `billed`, settles) a reservation the item held; run
+    /// right after the item's write, with no await between them.
+    fn settle_budget(&self, reservation: Option<Reservation>, billed: Option<u64>) {
+        let Some(reservation) = reservation else { return };
+        let mut tables = lock(&self.tables);
+        let row = tables.budgets.entry(reservation.budget).or_default();
+        match billed {
+            Some(billed) => row.settle(reservation.seconds, billed),
+            None => row.release(reservation.seconds),
+        }
+    }
+
     /// Frees `index` if `content_id` holds it (the adapter's conditional write).
     fn free(&self, index: Option<u32>, content_id: &str) {
         let Some(index) = index else { return };
@@ -83,6 +102,71 @@ impl MemoryStore {
             }
             _ => Err(StoreError::Conflict),
         }
+    }
+}
+
+impl MemoryStore {
+    /// A claim, reserving in `budget` under `cap` when given, as one step.
+    fn claim_with(
+        &self,
+        seen: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+        budget: Option<(&Reservation, Cap)>,
+    ) -> Result<Claim, StoreError> {
+        let claim_id = {
+            let mut n = lock(&self.claims);
+            *n += 1;
+            format!("claim-{n}")
+        };
+        let reservation = budget.map(|(reservation, _)| reservation.clone());
+        let claim = Claim {
+            content_id: seen.content_id.clone(),
+            claim_id,
+            attempt: seen.next_attempt(),
+            slot,
+            reservation: reservation.clone().or_else(|| seen.reservation()),
+        };
+        let mut tables = lock(&self.tables);
+        // Claimable now, and unchanged since it was read (status, claim, attempt).
+        let claimable = tables
+            .content
+            .get(&seen.content_id)
+            .is_some_and(|item| item.is_claimable(now, stale_after) && unchanged(item, seen));
+        if !claimable {
+            return Err(StoreError::Conflict);
+        }
+        if let Some((reservation, cap)) = budget {
+            let row = tables.budgets.entry(reservation.budget.clone()).or_default();
+            let cap_as_judged = match cap {
+                Cap::Row(cap) => row.cap_seconds == Some(cap),
+                Cap::Setting(_) | Cap::None => row.cap_seconds.is_none(),
+            };
+            if !cap_as_judged || !row.reserve(cap, reservation.seconds) {
+                return Err(StoreError::OverBudget);
+            }
+        }
+        let Some(item) = tables.content.get_mut(&seen.content_id) else { return Err(StoreError::Conflict) };
+        item.heygen_status = Some(JobStatus::Requested);
+        item.heygen_claim_id = Some(claim.claim_id.clone());
+        item.heygen_attempt = Some(claim.attempt);
+        item.heygen_requested_at = Some(now);
+        item.heygen_slot = slot;
+        item.heygen_video_id = None;
+        item.heygen_video_url = None;
+        item.heygen_thumbnail_url = None;
+        item.heygen_error = None;
+        item.heygen_completed_at = None;
+        item.heygen_checked_at = None;
+        item.heygen_retry_at = None;
+        item.heygen_not_found_since = None;
+        item.heygen_blocked = None;
+        if let Some(reservation) = reservation {
+            item.heygen_reserved_seconds = Some(reservation.seconds);
+            item.heygen_reserved_budget = Some(reservation.budget.as_str().to_string());
+        }
+        Ok(claim)
     }
 }
 
@@ -130,30 +214,7 @@ impl Store for MemoryStore {
         stale_after: Duration,
         slot: Option<u32>,
     ) -> Result<Claim, StoreError> {
-        let claim_id = {
-            let mut n = lock(&self.claims);
-            *n += 1;
-            format!("claim-{n}")
-        };
-        let claim = Claim { content_id: seen.content_id.clone(), claim_id, attempt: seen.next_attempt(), slot };
-        // Claimable now, and unchanged since it was read (status, claim, attempt).
-        let condition = |item: &ContentItem| item.is_claimable(now, stale_after) && unchanged(item, seen);
-        self.update(&seen.content_id, condition, |item| {
-            item.heygen_status = Some(JobStatus::Requested);
-            item.heygen_claim_id = Some(claim.claim_id.clone());
-            item.heygen_attempt = Some(claim.attempt);
-            item.heygen_requested_at = Some(now);
-            item.heygen_slot = slot;
-            item.heygen_video_id = None;
-            item.heygen_video_url = None;
-            item.heygen_thumbnail_url = None;
-            item.heygen_error = None;
-            item.heygen_completed_at = None;
-            item.heygen_checked_at = None;
-            item.heygen_retry_at = None;
-            item.heygen_not_found_since = None;
-        })?;
-        Ok(claim)
+        self.claim_with(seen, now, stale_after, slot, None)
     }
 
     async fn enqueue(
@@ -174,6 +235,10 @@ impl Store for MemoryStore {
             item.heygen_claim_id = None;
             item.heygen_retry_at = None;
             item.heygen_create_failures = None;
+            item.heygen_blocked = None;
+            if seen.heygen_estimated_seconds.is_some() {
+                item.heygen_estimated_seconds = seen.heygen_estimated_seconds;
+            }
         })
     }
 
@@ -200,11 +265,14 @@ impl Store for MemoryStore {
             item.heygen_attempt = Some(claim.attempt_after_release(definiteness));
             item.heygen_slot = None;
             item.heygen_claim_id = None;
+            item.heygen_reserved_seconds = None;
+            item.heygen_reserved_budget = None;
             if let Some(backoff) = backoff {
                 item.heygen_retry_at = Some(backoff.until);
                 item.heygen_create_failures = Some(backoff.failures);
             }
         })?;
+        self.settle_budget(claim.reservation.clone(), None);
         self.free(claim.slot, &claim.content_id);
         Ok(())
     }
@@ -292,7 +360,10 @@ impl Store for MemoryStore {
             item.heygen_error = Some(error.to_string());
             item.heygen_attempt = Some(claim.attempt_after_release(definiteness));
             item.heygen_slot = None;
+            item.heygen_reserved_seconds = None;
+            item.heygen_reserved_budget = None;
         })?;
+        self.settle_budget(claim.reservation.clone(), None);
         self.free(claim.slot, &claim.content_id);
         Ok(())
     }
@@ -312,11 +383,22 @@ impl Store for MemoryStore {
                 && (!retry || item.heygen_queue_order.is_some())
         };
         let mut old_slot = None;
+        let mut reservation = None;
         self.update(content_id, condition, |item| {
             old_slot = item.heygen_slot.take();
+            reservation = item.reservation();
+            item.heygen_reserved_seconds = None;
+            item.heygen_reserved_budget = None;
             item.heygen_checked_at = Some(now);
             settle(item, outcome, now, attach_video);
         })?;
+        let billed = match (outcome, &reservation) {
+            (Outcome::Completed { duration, .. }, Some(reservation)) => {
+                Some(billed_seconds(*duration, reservation.seconds))
+            }
+            _ => None,
+        };
+        self.settle_budget(reservation, billed);
         self.free(old_slot, content_id);
         Ok(())
     }
@@ -375,6 +457,36 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn claim_reserving(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+        reservation: &Reservation,
+        cap: Cap,
+    ) -> Result<Claim, StoreError> {
+        self.claim_with(item, now, stale_after, slot, Some((reservation, cap)))
+    }
+
+    async fn budget(&self, key: &BudgetKey) -> Result<BudgetRow, StoreError> {
+        Ok(self.budget_row(key))
+    }
+
+    async fn set_budget_cap(&self, key: &BudgetKey, cap: Option<u64>) -> Result<BudgetRow, StoreError> {
+        let mut tables = lock(&self.tables);
+        let row = tables.budgets.entry(key.clone()).or_default();
+        row.cap_seconds = cap;
+        Ok(*row)
+    }
+
+    async fn mark_blocked(&self, content_id: &str) -> Result<(), StoreError> {
+        let condition = |item: &ContentItem| item.is_queued() && item.heygen_blocked.is_none();
+        self.update(content_id, condition, |item| {
+            item.heygen_blocked = Some(crate::domain::BLOCKED_BY_BUDGET.to_string());
+        })
+    }
+
     async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
         let tables = lock(&self.tables);
         let mut items: Vec<ContentItem> = tables.content.values().filter(|i| i.is_pending()).cloned().collect();
@@ -422,8 +534,10 @@ fn settle(item: &mut ContentItem, outcome: &Outcome, now: Timestamp, attach_vide
             item.heygen_status = Some(JobStatus::Failed);
             item.heygen_error = Some(message.clone());
             item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);
+            item.heygen_render_failures = Some(item.heygen_render_failures.unwrap_or(0) + 1);
         }
         Outcome::Retry { message } => {
+            item.heygen_render_failures = Some(item.heygen_render_failures.unwrap_or(0) + 1);
             item.heygen_status = Some(JobStatus::Queued);
             item.heygen_error = Some(message.clone());
             item.heygen_attempt = Some(item.heygen_attempt.unwrap_or(1) + 1);

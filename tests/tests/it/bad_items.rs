@@ -268,7 +268,8 @@ async fn a_month_with_a_fifth_of_dynamodb_answers_lost_stays_within_the_limit_an
     let started = std::time::Instant::now();
     // The admin calls again while the answer says some items could not even be
     // queued (`remaining`, or a 503 before any was): DynamoDB failing for them.
-    let request = TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false };
+    let request =
+        TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false, budget_seconds: None };
     let mut calls = 0;
     loop {
         calls += 1;

@@ -6,6 +6,8 @@
 
 mod archive;
 mod bad_items;
+mod budget;
+mod budget_properties;
 mod docs;
 mod heygen;
 mod heygen_schemas;

@@ -75,7 +75,7 @@ async fn seed_every_state(stack: &Stack) {
             "cr-a",
             "2026-03-02",
             json!({"heygen_status": "queued", "heygen_queue": "queued",
-        "heygen_queue_order": "2026-03-02#cr-a#c-02#bible", "heygen_attempt": 1}),
+        "heygen_queue_order": "2026-03-02#cr-a#c-02#bible", "heygen_attempt": 1, "heygen_blocked": "budget"}),
         )
         .await;
     stack
@@ -138,7 +138,20 @@ async fn seed_every_state(stack: &Stack) {
         )
         .await;
     // Not the month's: counted nowhere.
-    stack.content("c-april", "cr-a", "2026-04-01", json!({"heygen_status": "queued"})).await;
+    stack
+        .content("c-april", "cr-a", "2026-04-01", json!({"heygen_status": "queued", "heygen_blocked": "budget"}))
+        .await;
+    // The month's budget (section 13), and another month's, which is not shown.
+    let settings = stack.tables.names.settings.clone();
+    stack
+        .tables
+        .put(
+            &settings,
+            json!({"key": "_budget#2026-03#bible", "cap_seconds": 1000, "reserved_seconds": 40,
+            "spent_seconds": 91, "committed_seconds": 131}),
+        )
+        .await;
+    stack.tables.put(&settings, json!({"key": "_budget#2026-04#bible", "cap_seconds": 5, "spent_seconds": 5})).await;
     stack.content("c-human", "cr-human", "2026-03-02", json!({})).await;
     stack.content("c-idle", "cr-idle", "2026-03-02", json!({})).await;
     stack.content("c-nobody", "cr-none", "2026-03-02", json!({})).await;
@@ -189,11 +202,14 @@ async fn the_progress_of_a_month_with_an_item_in_every_state_is_exact_and_reads_
             ],
             "rendered_seconds": 90.75,
             "estimated_seconds_left": "checked",
+            "budget": {"cap_seconds": 1000, "reserved_seconds": 40, "spent_seconds": 91, "left_seconds": 869},
+            "blocked_by_budget": 1,
         })
     );
 
-    // Reads only: the creators once, the settings once, one query per eligible
-    // creator by creator and date; no scan of the content table; no HeyGen call.
+    // Reads only: the creators once, the settings once, the month's budget row,
+    // one query per eligible creator by creator and date; no scan of the content
+    // table; no HeyGen call.
     let names = &stack.deps.config.tables;
     let mut sent = log.take();
     sent.sort_by(|a, b| (&a.operation, &a.index).cmp(&(&b.operation, &b.index)));
@@ -207,6 +223,7 @@ async fn the_progress_of_a_month_with_an_item_in_every_state_is_exact_and_reads_
         sent,
         [
             Sent { operation: "BatchGetItem".into(), table: names.settings.clone(), index: None, select: None },
+            Sent { operation: "GetItem".into(), table: names.settings.clone(), index: None, select: None },
             query.clone(),
             query,
             Sent { operation: "Scan".into(), table: names.creators.clone(), index: None, select: None },

@@ -312,7 +312,13 @@ async fn dynamodb_failures_are_typed_unavailable() {
     let store = shared::store::DynamoStore::new(tables.client.clone(), names);
     let now = t("2026-03-01T10:00:00.000Z");
     let item = shared::domain::ContentItem { content_id: "c-1".into(), ..Default::default() };
-    let claim = shared::domain::Claim { content_id: "c-1".into(), claim_id: "k".into(), attempt: 1, slot: None };
+    let claim = shared::domain::Claim {
+        content_id: "c-1".into(),
+        claim_id: "k".into(),
+        attempt: 1,
+        slot: None,
+        reservation: None,
+    };
     let done = Outcome::Completed { video_url: "u".into(), thumbnail_url: None, duration: None };
     let results = [
         store.settings().await.err(),

@@ -184,7 +184,8 @@ fn counted(report: &Value) -> usize {
 }
 
 async fn run_once(deps: &Deps<Fakes>) -> Option<Value> {
-    let request = TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false };
+    let request =
+        TriggerRequest { month: "2026-03".parse().unwrap(), mode: Mode::Bible, dry_run: false, budget_seconds: None };
     // DynamoDB failing before any claim is a 503; nothing to count then.
     let report = trigger_month(deps, &request, &invocation()).await.ok()?;
     Some(serde_json::to_value(report).unwrap())

@@ -28,7 +28,6 @@ impl DynamoStore {
             .update_item()
             .table_name(&self.tables.content)
             .key("content_id", s(content_id))
-            .return_values(ReturnValue::UpdatedOld)
             .condition_expression(condition)
             .expression_attribute_values(":vid", s(video_id))
             .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
@@ -68,34 +67,41 @@ impl DynamoStore {
                     req = req.expression_attribute_values(":to_copy", s(ARCHIVE_KEY_VALUE));
                 }
                 req.update_expression(format!(
-                    "SET {} REMOVE heygen_pending, heygen_error, heygen_slot, heygen_not_found_since, heygen_retry_at",
+                    "SET {} REMOVE heygen_pending, heygen_error, heygen_slot, heygen_not_found_since, heygen_retry_at, \
+                     heygen_reserved_seconds, heygen_reserved_budget",
                     set.join(", ")
                 ))
             }
             Outcome::Failed { message } => req
                 .update_expression(
                     "SET heygen_status = :failed, heygen_error = :error, heygen_checked_at = :now, \
-                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one \
-                     REMOVE heygen_pending, heygen_slot, heygen_not_found_since, heygen_retry_at",
+                     heygen_attempt = if_not_exists(heygen_attempt, :one) + :one, \
+                     heygen_render_failures = if_not_exists(heygen_render_failures, :zero) + :one \
+                     REMOVE heygen_pending, heygen_slot, heygen_not_found_since, heygen_retry_at, \
+                     heygen_reserved_seconds, heygen_reserved_budget",
                 )
                 .expression_attribute_values(":now", s(now.to_string()))
                 .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
                 .expression_attribute_values(":error", s(message))
-                .expression_attribute_values(":one", n(1)),
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":zero", n(0)),
             // Back to the queue under the next attempt (section 11); only an item
             // that has a place in the queue.
             Outcome::Retry { message } => req
                 .condition_expression(format!("{pending} AND attribute_exists(heygen_queue_order)"))
                 .update_expression(
                     "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_error = :error, \
-                     heygen_checked_at = :now, heygen_attempt = if_not_exists(heygen_attempt, :one) + :one \
-                     REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_not_found_since, heygen_retry_at",
+                     heygen_checked_at = :now, heygen_attempt = if_not_exists(heygen_attempt, :one) + :one, \
+                     heygen_render_failures = if_not_exists(heygen_render_failures, :zero) + :one \
+                     REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_not_found_since, heygen_retry_at, \
+                     heygen_reserved_seconds, heygen_reserved_budget",
                 )
                 .expression_attribute_values(":now", s(now.to_string()))
                 .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
                 .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
                 .expression_attribute_values(":error", s(message))
-                .expression_attribute_values(":one", n(1)),
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":zero", n(0)),
         }
     }
 
@@ -146,6 +152,45 @@ pub(super) async fn mark_checked(
     store.check_recorded(content_id, video_id, now, update, "UpdateItem (mark checked)").await
 }
 
+/// What an item in flight holds, read consistently before its outcome is
+/// written: its reservation and its slot.
+async fn held(store: &DynamoStore, content_id: &str) -> Result<(Option<Reservation>, Option<u32>), StoreError> {
+    let out = store
+        .client
+        .get_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(content_id))
+        .projection_expression("heygen_reserved_seconds, heygen_reserved_budget, heygen_slot")
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| unavailable("GetItem (held)", e))?;
+    let Some(item) = out.item else { return Ok((None, None)) };
+    let reservation = match (item.get("heygen_reserved_seconds"), item.get("heygen_reserved_budget")) {
+        (Some(AttributeValue::N(seconds)), Some(AttributeValue::S(budget))) => {
+            seconds.parse().ok().map(|seconds| Reservation { budget: BudgetKey::from_stored(budget.clone()), seconds })
+        }
+        _ => None,
+    };
+    let slot = match item.get("heygen_slot") {
+        Some(AttributeValue::N(index)) => index.parse().ok(),
+        _ => None,
+    };
+    Ok((reservation, slot))
+}
+
+/// The outcome's write, conditional also on the item holding `reservation`
+/// (or none) as read, so that its settlement happens with it or not at all.
+fn holding(req: UpdateItemFluentBuilder, reservation: Option<&Reservation>) -> UpdateItemFluentBuilder {
+    let condition = req.get_condition_expression().clone().unwrap_or_default();
+    match reservation {
+        None => req.condition_expression(format!("{condition} AND attribute_not_exists(heygen_reserved_seconds)")),
+        Some(reservation) => req
+            .condition_expression(format!("{condition} AND heygen_reserved_seconds = :held"))
+            .expression_attribute_values(":held", budget::n64(reservation.seconds)),
+    }
+}
+
 pub(super) async fn apply_outcome(
     store: &DynamoStore,
     content_id: &str,
@@ -158,23 +203,29 @@ pub(super) async fn apply_outcome(
     let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
     // A retried render is not archived: it is queued again.
     let archive = !attach_video;
-    let first = store.outcome_update(content_id, video_id, outcome, now, attach, archive).send().await;
-    let written = match first.map_err(|e| update_error(operation, e)) {
+    let (reservation, slot) = held(store, content_id).await?;
+    // Settled with what HeyGen billed, or given back (13.2).
+    let billed = match (outcome, &reservation) {
+        (Outcome::Completed { duration, .. }, Some(reservation)) => {
+            Some(crate::domain::billed_seconds(*duration, reservation.seconds))
+        }
+        _ => None,
+    };
+    let write = |attach: bool, archive: bool| {
+        holding(store.outcome_update(content_id, video_id, outcome, now, attach, archive), reservation.as_ref())
+    };
+    let first = store.write_settling(operation, write(attach, archive), reservation.as_ref(), billed).await;
+    match first {
         // The platform's video wins (contract section 3): if one was attached
         // meanwhile, record HeyGen's answer alone. The second write's own
         // condition says whether the item was settled instead.
         Err(StoreError::Conflict) if attach => {
-            let second = store.outcome_update(content_id, video_id, outcome, now, false, false).send().await;
-            second.map_err(|e| update_error(operation, e))?
+            store.write_settling(operation, write(false, false), reservation.as_ref(), billed).await?;
         }
         other => other?,
-    };
+    }
     // The item left flight: its slot (as it was) is free again.
-    let old_slot = match written.attributes.as_ref().and_then(|old| old.get("heygen_slot")) {
-        Some(AttributeValue::N(index)) => index.parse().ok(),
-        _ => None,
-    };
-    store.free_claim_slot(content_id, old_slot).await;
+    store.free_claim_slot(content_id, slot).await;
     Ok(())
 }
 

@@ -18,12 +18,13 @@ use super::{ARCHIVE_KEY_VALUE, PENDING_KEY_VALUE, QUEUE_KEY_ATTR, QUEUE_KEY_VALU
 use crate::config::TableNames;
 use crate::domain::setting_keys::KNOWN_KEYS;
 use crate::domain::{
-    Backoff, Claim, Classification, ContentItem, Creator, Definiteness, HolderState, JobStatus, Mode, Month, Outcome,
-    RenderSlot, Settings, SlotHolder, Timestamp, slot_key,
+    Backoff, BudgetKey, BudgetRow, Cap, Claim, Classification, ContentItem, Creator, Definiteness, HolderState,
+    JobStatus, Mode, Month, Outcome, RenderSlot, Reservation, Settings, SlotHolder, Timestamp, slot_key,
 };
 use crate::error_chain::ErrorChain;
 
 mod archive;
+mod budget;
 mod flight;
 mod queue;
 mod reads;
@@ -223,5 +224,29 @@ impl Store for DynamoStore {
 
     async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
         flight::list_in_flight(self).await
+    }
+
+    async fn claim_reserving(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+        reservation: &Reservation,
+        cap: Cap,
+    ) -> Result<Claim, StoreError> {
+        queue::claim_reserving(self, item, now, stale_after, slot, reservation, cap).await
+    }
+
+    async fn budget(&self, key: &BudgetKey) -> Result<BudgetRow, StoreError> {
+        budget::budget(self, key).await
+    }
+
+    async fn set_budget_cap(&self, key: &BudgetKey, cap: Option<u64>) -> Result<BudgetRow, StoreError> {
+        budget::set_budget_cap(self, key, cap).await
+    }
+
+    async fn mark_blocked(&self, content_id: &str) -> Result<(), StoreError> {
+        budget::mark_blocked(self, content_id).await
     }
 }

@@ -49,6 +49,59 @@ impl DynamoStore {
     }
 }
 
+/// The claim's write, and the claim it makes: with `reservation`, the item
+/// holds it from now on; without, it keeps what it held as read (a stale claim
+/// recovered).
+fn claim_write(
+    store: &DynamoStore,
+    item: &ContentItem,
+    now: Timestamp,
+    stale_after: Duration,
+    slot: Option<u32>,
+    reservation: Option<Reservation>,
+) -> (Claim, UpdateItemFluentBuilder) {
+    let claim = Claim {
+        content_id: item.content_id.clone(),
+        claim_id: uuid::Uuid::new_v4().to_string(),
+        attempt: item.next_attempt(),
+        slot,
+        reservation: reservation.clone().or_else(|| item.reservation()),
+    };
+    let (set_slot, remove_slot) = match slot {
+        Some(_) => (", heygen_slot = :slot", ""),
+        None => ("", ", heygen_slot"),
+    };
+    let set_reservation = if reservation.is_some() {
+        ", heygen_reserved_seconds = :reserved, heygen_reserved_budget = :budget"
+    } else {
+        ""
+    };
+    let mut req = store
+        .client
+        .update_item()
+        .table_name(&store.tables.content)
+        .key("content_id", s(&item.content_id))
+        .update_expression(format!(
+            "SET heygen_status = :requested, heygen_claim_id = :claim, heygen_attempt = :attempt, \
+             heygen_requested_at = :now, heygen_pending = :pending_key{set_slot}{set_reservation} \
+             REMOVE heygen_video_id, heygen_video_url, heygen_thumbnail_url, heygen_error, heygen_completed_at, \
+             heygen_checked_at, heygen_queue, heygen_retry_at, heygen_not_found_since, heygen_blocked{remove_slot}"
+        ))
+        .expression_attribute_values(":claim", s(&claim.claim_id))
+        .expression_attribute_values(":attempt", n(claim.attempt))
+        .expression_attribute_values(":now", s(now.to_string()))
+        .expression_attribute_values(":pending_key", s(PENDING_KEY_VALUE));
+    if let Some(index) = slot {
+        req = req.expression_attribute_values(":slot", n(index));
+    }
+    if let Some(reservation) = &reservation {
+        req = req
+            .expression_attribute_values(":reserved", budget::n64(reservation.seconds))
+            .expression_attribute_values(":budget", s(reservation.budget.as_str()));
+    }
+    (claim, DynamoStore::claimable_condition(req, item, now, stale_after, true))
+}
+
 pub(super) async fn claim(
     store: &DynamoStore,
     item: &ContentItem,
@@ -59,41 +112,40 @@ pub(super) async fn claim(
     if !item.is_claimable(now, stale_after) {
         return Err(StoreError::Conflict);
     }
-    let claim = Claim {
-        content_id: item.content_id.clone(),
-        claim_id: uuid::Uuid::new_v4().to_string(),
-        attempt: item.next_attempt(),
-        slot,
-    };
-    let (set_slot, remove_slot) = match slot {
-        Some(_) => (", heygen_slot = :slot", ""),
-        None => ("", ", heygen_slot"),
-    };
-    let mut req = store
-        .client
-        .update_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(&item.content_id))
-        .update_expression(format!(
-            "SET heygen_status = :requested, heygen_claim_id = :claim, heygen_attempt = :attempt, \
-             heygen_requested_at = :now, heygen_pending = :pending_key{set_slot} \
-             REMOVE heygen_video_id, heygen_video_url, heygen_thumbnail_url, heygen_error, heygen_completed_at, \
-             heygen_checked_at, heygen_queue, heygen_retry_at, heygen_not_found_since{remove_slot}"
-        ))
-        .expression_attribute_values(":claim", s(&claim.claim_id))
-        .expression_attribute_values(":attempt", n(claim.attempt))
-        .expression_attribute_values(":now", s(now.to_string()))
-        .expression_attribute_values(":pending_key", s(PENDING_KEY_VALUE));
-    if let Some(index) = slot {
-        req = req.expression_attribute_values(":slot", n(index));
-    }
-    let sent = DynamoStore::claimable_condition(req, item, now, stale_after, true).send().await;
-    match sent.map_err(|e| update_error("UpdateItem (claim)", e)) {
+    let (claim, req) = claim_write(store, item, now, stale_after, slot, None);
+    match req.send().await.map_err(|e| update_error("UpdateItem (claim)", e)) {
         Ok(_) => Ok(claim),
         // The SDK retries a write whose answer was lost (a timeout, a 500); if
         // the first try was applied, the retry fails on its own claim.
         Err(StoreError::Conflict) if store.holds(&claim, |_| true).await? => Ok(claim),
         Err(err) => Err(err),
+    }
+}
+
+pub(super) async fn claim_reserving(
+    store: &DynamoStore,
+    item: &ContentItem,
+    now: Timestamp,
+    stale_after: Duration,
+    slot: Option<u32>,
+    reservation: &Reservation,
+    cap: Cap,
+) -> Result<Claim, StoreError> {
+    if !item.is_claimable(now, stale_after) {
+        return Err(StoreError::Conflict);
+    }
+    if cap.seconds().is_some_and(|cap| reservation.seconds > cap) {
+        return Err(StoreError::OverBudget);
+    }
+    let reserve = store.reserve_write(&reservation.budget, reservation.seconds, cap);
+    let (claim, req) = claim_write(store, item, now, stale_after, slot, Some(reservation.clone()));
+    let writes = vec![DynamoStore::as_transact(&req)?, DynamoStore::as_transact(&reserve)?];
+    match store.transact("TransactWriteItems (claim)", writes).await? {
+        Ok(()) => Ok(claim),
+        // As for a claim: an applied transaction whose answer was lost.
+        Err(budget::Cancelled::Condition(0)) if store.holds(&claim, |_| true).await? => Ok(claim),
+        Err(budget::Cancelled::Condition(0)) => Err(StoreError::Conflict),
+        Err(budget::Cancelled::Condition(_)) => Err(StoreError::OverBudget),
     }
 }
 
@@ -107,21 +159,27 @@ pub(super) async fn enqueue(
     if item.classify(now, stale_after) != Classification::Eligible {
         return Err(StoreError::Conflict);
     }
-    let req = store
+    let set_estimate =
+        if item.heygen_estimated_seconds.is_some() { ", heygen_estimated_seconds = :estimate" } else { "" };
+    let mut req = store
         .client
         .update_item()
         .table_name(&store.tables.content)
         .key("content_id", s(&item.content_id))
-        .update_expression(
+        .update_expression(format!(
             "SET heygen_status = :queued_status, heygen_queued_at = :now, heygen_callback_url = :callback, \
-             heygen_queue = :queue_key, heygen_queue_order = :order \
-             REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_retry_at, heygen_create_failures",
-        )
+             heygen_queue = :queue_key, heygen_queue_order = :order{set_estimate} \
+             REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_retry_at, heygen_create_failures, \
+             heygen_blocked"
+        ))
         .expression_attribute_values(":queued_status", s(JobStatus::Queued.as_str()))
         .expression_attribute_values(":now", s(now.to_string()))
         .expression_attribute_values(":callback", s(callback_url))
         .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
         .expression_attribute_values(":order", s(item.queue_order()));
+    if let Some(estimate) = item.heygen_estimated_seconds {
+        req = req.expression_attribute_values(":estimate", budget::n64(estimate));
+    }
     DynamoStore::claimable_condition(req, item, now, stale_after, false)
         .send()
         .await
@@ -161,24 +219,24 @@ pub(super) async fn requeue(
         .key("content_id", s(&claim.content_id))
         .update_expression(format!(
             "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_attempt = :attempt{set_backoff} \
-             REMOVE heygen_pending, heygen_slot, heygen_claim_id"
+             REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_reserved_seconds, heygen_reserved_budget"
         ));
     if let Some(backoff) = backoff {
         req = req
             .expression_attribute_values(":retry_at", s(backoff.until.to_string()))
             .expression_attribute_values(":failures", n(backoff.failures));
     }
-    req.condition_expression(
-        "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
-    )
-    .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-    .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
-    .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
-    .expression_attribute_values(":claim", s(&claim.claim_id))
-    .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-    .send()
-    .await
-    .map_err(|e| update_error("UpdateItem (requeue)", e))?;
+    let req = req
+        .condition_expression(
+            "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
+        )
+        .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+        .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+        .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+        .expression_attribute_values(":claim", s(&claim.claim_id))
+        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()));
+    // Back in the queue, its reservation given back in the same step (13.2).
+    store.write_settling("UpdateItem (requeue)", req, claim.reservation.as_ref(), None).await?;
     store.free_claim_slot(&claim.content_id, claim.slot).await;
     Ok(())
 }
@@ -245,24 +303,23 @@ pub(super) async fn release(
     error: &str,
     definiteness: Definiteness,
 ) -> Result<(), StoreError> {
-    store
+    let req = store
         .client
         .update_item()
         .table_name(&store.tables.content)
         .key("content_id", s(&claim.content_id))
         .update_expression(
             "SET heygen_status = :failed, heygen_error = :error, heygen_attempt = :attempt \
-             REMOVE heygen_pending, heygen_slot",
+             REMOVE heygen_pending, heygen_slot, heygen_reserved_seconds, heygen_reserved_budget",
         )
         .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
         .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
         .expression_attribute_values(":error", s(error))
         .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
         .expression_attribute_values(":claim", s(&claim.claim_id))
-        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-        .send()
-        .await
-        .map_err(|e| update_error("UpdateItem (release)", e))?;
+        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()));
+    // Refused: its reservation given back in the same step (13.2).
+    store.write_settling("UpdateItem (release)", req, claim.reservation.as_ref(), None).await?;
     store.free_claim_slot(&claim.content_id, claim.slot).await;
     Ok(())
 }
