@@ -62,6 +62,13 @@ def moment(name, base, month, out_dir):
     for table in ("failed", "copy_failing"):
         shown_rows = re.search(rf'<table id="{table}">(.*?)</table>', dom, re.S).group(1).count("<tr>") - 1
         assert shown_rows == len(progress[table]), (table, shown_rows, progress[table])
+    # The budget bar (spent, reserved, left) and the dry run's estimate and account.
+    assert 'data-budget="' in dom, "the page shows the month's budget"
+    assert dom.count('<div style="flex-grow') >= 3 or 'id="budget-bar"><div' in dom, "the budget bar is drawn"
+    estimate = re.search(r'data-estimate="(\d+)"', dom)
+    assert estimate, "the page shows the dry run's estimate"
+    assert "HeyGen's account: wallet" in dom, "the page shows HeyGen's account"
+    print(f"{name}: budget {progress['budget']}, blocked {progress['blocked_by_budget']}, estimate {estimate.group(1)} s")
     return progress, shown, videos
 
 

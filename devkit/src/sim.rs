@@ -117,6 +117,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<String> {
         .route("/v3/videos", post(create))
         .route("/v3/videos/statuses", get(statuses))
         .route("/v3/videos/{id}", get(status))
+        .route("/v3/users/me", get(account))
         .route("/files/{name}", get(file))
         .with_state(sim);
     tokio::spawn(async move {
@@ -259,6 +260,17 @@ async fn render_then_call_back(sim: Arc<Sim>, id: String) {
         tokio::time::sleep(wait).await;
         wait *= 2;
     }
+}
+
+/// `GET /v3/users/me`: a pay-as-you-go wallet without auto-reload.
+async fn account(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
+    if !authorised(&sim, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "authentication_failed", "invalid API key");
+    }
+    let data = json!({"username": "simulator", "email": "sim@localhost", "billing_type": "wallet",
+        "wallet": {"remaining_balance": 42.5, "currency": "USD",
+                   "auto_reload": {"enabled": false, "amount_usd": null, "threshold_usd": null}}});
+    (StatusCode::OK, axum::Json(json!({ "data": data }))).into_response()
 }
 
 async fn status(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -110,12 +110,20 @@ async fn run() -> Result<(), Error> {
             let slots = env_or("DEV_MAX_CONCURRENT_RENDERS", "10");
             let attempts = env_or("DEV_MAX_RENDER_ATTEMPTS", "2");
             let pace = env_or("DEV_REQUESTS_PER_SECOND", "4");
-            let settings = [
+            // What a rendered second costs (for estimated_usd), and every month's
+            // cap when DEV_BUDGET_SECONDS is set (contract section 13).
+            let usd = env_or("DEV_USD_PER_SECOND", "0.0167");
+            let budget = env_or("DEV_BUDGET_SECONDS", "");
+            let mut settings = vec![
                 ("heygen_requests_per_second", pace.as_str()),
                 ("heygen_default_voice_id", "sim-voice-default"),
                 ("heygen_max_concurrent_renders", slots.as_str()),
                 ("heygen_max_render_attempts", attempts.as_str()),
+                ("heygen_usd_per_second", usd.as_str()),
             ];
+            if !budget.is_empty() {
+                settings.push(("heygen_budget_seconds", budget.as_str()));
+            }
             // `make bench`'s month: DEV_BENCH_ITEMS items of one creator instead.
             let seeded = match env_or("DEV_BENCH_ITEMS", "").parse::<usize>() {
                 Ok(items) => seed::bench(&dynamo, &tables, month, items, &settings).await?,

@@ -26,3 +26,34 @@ pub use aws::{local_aws, test_config, unique_prefix};
 pub use devkit::{TEMPLATE, runtime_api};
 pub use emf::{Emf, emf_metrics};
 pub use tables::Tables;
+
+/// [`shared::store::Store::apply_outcome`] on the item as it stands now (read
+/// consistently first), as the tests of the store name items by id; no such
+/// item: a conflict, as a write to it would be.
+#[allow(async_fn_in_trait)]
+pub trait ApplyById {
+    async fn apply_outcome_of(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        outcome: &shared::domain::Outcome,
+        now: shared::domain::Timestamp,
+        attach: bool,
+    ) -> Result<(), shared::store::StoreError>;
+}
+
+impl<S: shared::store::Store> ApplyById for S {
+    async fn apply_outcome_of(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        outcome: &shared::domain::Outcome,
+        now: shared::domain::Timestamp,
+        attach: bool,
+    ) -> Result<(), shared::store::StoreError> {
+        match self.get_content(content_id).await? {
+            Some(item) => self.apply_outcome(&item, video_id, outcome, now, attach).await,
+            None => Err(shared::store::StoreError::Conflict),
+        }
+    }
+}

@@ -23,9 +23,15 @@ export function pipelineClient(baseUrl: string, token?: string) {
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const api = createClient<paths>({ baseUrl, headers });
   return {
-    /** Queues a month and creates the first renders (`dryRun`: count only). */
-    trigger: (month: string, mode: Mode, dryRun = false) =>
-      api.POST("/admin/content-production/heygen", { body: { month, mode, dry_run: dryRun } }),
+    /**
+     * Queues a month and creates the first renders (`dryRun`: count, estimate
+     * and read HeyGen's account only). `budgetSeconds` sets the month's cap
+     * (`null` removes the month's own; omitted keeps it).
+     */
+    trigger: (month: string, mode: Mode, dryRun = false, budgetSeconds?: number | null) =>
+      api.POST("/admin/content-production/heygen", {
+        body: { month, mode, dry_run: dryRun, ...(budgetSeconds === undefined ? {} : { budget_seconds: budgetSeconds }) },
+      }),
     /** Takes a month's queued items out of the queue. */
     cancel: (month: string, mode: Mode) =>
       api.POST("/admin/content-production/heygen/cancel", { body: { month, mode } }),

@@ -17,7 +17,11 @@ const fail = (what: string, detail: unknown): never => {
 
 const dry = await api.trigger(month, "bible", true);
 if (!dry.data) fail("trigger (dry run)", dry.error);
-console.log(`trigger, dry run: would_trigger=${dry.data?.would_trigger} triggered=${dry.data?.triggered}`);
+console.log(
+  `trigger, dry run: would_trigger=${dry.data?.would_trigger} triggered=${dry.data?.triggered} ` +
+    `estimated_seconds=${dry.data?.estimated_seconds} cap=${dry.data?.budget.cap_seconds} ` +
+    `account=${JSON.stringify(dry.data?.heygen_account)}`,
+);
 
 const progress = await api.progress(month, "bible");
 if (!progress.data) fail("progress", progress.error);
@@ -25,6 +29,8 @@ const states = progress.data?.states;
 const counted = states ? Object.values(states).reduce((a, b) => a + b, 0) : -1;
 if (counted !== progress.data?.items) fail("progress: states do not add up", progress.data);
 console.log(`progress: items=${progress.data?.items} rendered=${progress.data?.rendered_seconds} submitted=${states?.submitted} failed=${states?.failed}`);
+const budget = progress.data?.budget;
+console.log(`budget: spent=${budget?.spent_seconds} reserved=${budget?.reserved_seconds} left=${budget?.left_seconds} blocked=${progress.data?.blocked_by_budget}`);
 
 const listing = await api.inFlight(true);
 if (!listing.data) fail("in flight", listing.error);

@@ -90,6 +90,26 @@ export interface components {
             mode: components["schemas"]["Mode"];
             /** @default false */
             dry_run: boolean;
+            /** @description The month's cap in rendered seconds (contract section 13): a number sets it, null removes the month's own cap (the setting heygen_budget_seconds applies again); absent keeps it */
+            budget_seconds?: number | null;
+        };
+        Budget: {
+            /** @description null: no cap */
+            cap_seconds: number | null;
+            /** @description Held by renders in flight (their estimates) */
+            reserved_seconds: number;
+            /** @description What completed renders were billed (HeyGen's duration, rounded up) */
+            spent_seconds: number;
+            /** @description cap - reserved - spent (never below 0); null without a cap */
+            left_seconds: number | null;
+        };
+        HeygenAccount: {
+            /** @description wallet, subscription or usage_based */
+            billing_type: string | null;
+            remaining_usd: number | null;
+            remaining_credits: number | null;
+            /** @description Whether the wallet refills itself */
+            auto_reload: boolean | null;
         };
         VideoStarted: {
             content_id: string;
@@ -125,6 +145,13 @@ export interface components {
             stopped: null | ("deadline" | "heygen_auth_failed" | "heygen_insufficient_credit" | "heygen_unavailable" | "storage_unavailable");
             videos: components["schemas"]["VideoStarted"][];
             errors: components["schemas"]["ItemError"][];
+            /** @description The estimates of the items counted triggered or queued (a dry run: would_trigger) */
+            estimated_seconds: number;
+            /** @description estimated_seconds at the setting heygen_usd_per_second, to the cent; absent without the setting */
+            estimated_usd?: number;
+            budget: components["schemas"]["Budget"];
+            /** @description Dry runs only: HeyGen's account, or null when the key cannot be read or HeyGen did not answer within 5 s */
+            heygen_account?: null | components["schemas"]["HeygenAccount"];
         };
         CancelRequest: {
             /** @example 2026-03 */
@@ -221,6 +248,9 @@ export interface components {
             rendered_seconds: number;
             /** @description Seconds until everything queued, requested, rendering or copying is done; null when nothing is. */
             estimated_seconds_left: number | null;
+            budget: components["schemas"]["Budget"];
+            /** @description Queued items passed over because they do not fit the budget */
+            blocked_by_budget: number;
         };
         /** @description HeyGen's notice, in either form. Anything else is acknowledged and ignored. */
         WebhookNotice: {

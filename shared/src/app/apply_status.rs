@@ -57,7 +57,7 @@ pub async fn apply_outcome<S: Store>(
     outcome: Outcome,
     attach: bool,
 ) -> Result<Applied, StoreError> {
-    store.apply_outcome(&item.content_id, video_id, &outcome, Timestamp::now(), attach).await?;
+    store.apply_outcome(item, video_id, &outcome, Timestamp::now(), attach).await?;
     let attempt = item.next_attempt();
     match outcome {
         Outcome::Completed { duration, .. } => {

@@ -211,13 +211,15 @@ pub trait Store: Send + Sync {
         definiteness: Definiteness,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Applies HeyGen's final answer about `video_id`: conditional on the item's
-    /// `heygen_video_id` being that video and the item still pending. With
+    /// Applies HeyGen's final answer about `video_id` to `item` (as read):
+    /// conditional on the item's `heygen_video_id` being that video, the item
+    /// still pending, and holding the reservation it was read with, which the
+    /// same step settles (a completion) or gives back (13.2). With
     /// `attach_video`, a completion also sets `creator_video_url` and `status`
     /// (unless the item has a video already). The item's slot is freed.
     fn apply_outcome(
         &self,
-        content_id: &str,
+        item: &ContentItem,
         video_id: &str,
         outcome: &Outcome,
         now: Timestamp,

@@ -268,14 +268,14 @@ impl<S: Store> Store for Faulty<S> {
 
     async fn apply_outcome(
         &self,
-        content_id: &str,
+        item: &ContentItem,
         video_id: &str,
         outcome: &Outcome,
         now: Timestamp,
         attach_video: bool,
     ) -> Result<(), StoreError> {
-        self.check(StoreOp::ApplyOutcome, Some(content_id)).await?;
-        self.inner.apply_outcome(content_id, video_id, outcome, now, attach_video).await
+        self.check(StoreOp::ApplyOutcome, Some(&item.content_id)).await?;
+        self.inner.apply_outcome(item, video_id, outcome, now, attach_video).await
     }
 
     async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {

@@ -370,17 +370,19 @@ impl Store for MemoryStore {
 
     async fn apply_outcome(
         &self,
-        content_id: &str,
+        seen: &ContentItem,
         video_id: &str,
         outcome: &Outcome,
         now: Timestamp,
         attach_video: bool,
     ) -> Result<(), StoreError> {
+        let content_id = seen.content_id.as_str();
         let retry = matches!(outcome, Outcome::Retry { .. });
         let condition = |item: &ContentItem| {
             item.heygen_video_id.as_deref() == Some(video_id)
                 && item.is_pending()
                 && (!retry || item.heygen_queue_order.is_some())
+                && item.heygen_reserved_seconds == seen.heygen_reserved_seconds
         };
         let mut old_slot = None;
         let mut reservation = None;

@@ -8,6 +8,7 @@ use shared::archive::S3Archive;
 use shared::config::ArchiveConfig;
 use shared::domain::{Outcome, Timestamp};
 use shared::store::Store;
+use tests::ApplyById;
 use tests::stack::Stack;
 use tests::{local_aws, unique_prefix};
 use wiremock::matchers::{method, path};
@@ -73,7 +74,7 @@ async fn completed_stack(bucket: &Bucket, file: &str) -> Stack {
     stack.pending_item("c-1", "v-1").await;
     let done =
         Outcome::Completed { video_url: format!("{}{file}", stack.heygen.uri()), thumbnail_url: None, duration: None };
-    stack.deps.store.apply_outcome("c-1", "v-1", &done, Timestamp::now(), false).await.unwrap();
+    stack.deps.store.apply_outcome_of("c-1", "v-1", &done, Timestamp::now(), false).await.unwrap();
     stack
 }
 
@@ -301,7 +302,7 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
             thumbnail_url: None,
             duration: None,
         };
-        stack.deps.store.apply_outcome(id, &format!("v-{id}"), &done, Timestamp::now(), false).await.unwrap();
+        stack.deps.store.apply_outcome_of(id, &format!("v-{id}"), &done, Timestamp::now(), false).await.unwrap();
     }
     // A third link is presigned and leads nowhere (the port is closed): the
     // error names no URL, so its signature reaches no log line (section 11).
@@ -310,7 +311,7 @@ async fn the_worker_binary_copies_and_counts_copies_in_its_metrics() {
     stack.content("c-3", "cr-a", "2026-03-01", json!({})).await;
     stack.pending_item("c-3", "v-c-3").await;
     let done = Outcome::Completed { video_url: presigned, thumbnail_url: None, duration: None };
-    stack.deps.store.apply_outcome("c-3", "v-c-3", &done, Timestamp::now(), false).await.unwrap();
+    stack.deps.store.apply_outcome_of("c-3", "v-c-3", &done, Timestamp::now(), false).await.unwrap();
     serve(&stack, "/files/ok.mp4", b"a video".to_vec()).await;
     Mock::given(method("GET"))
         .and(path("/files/broken.mp4"))
@@ -396,7 +397,7 @@ async fn a_stalled_download_is_cut_at_its_deadline_aborted_counted_and_the_next_
         thumbnail_url: None,
         duration: None,
     };
-    stack.deps.store.apply_outcome("c-2", "v-2", &done, Timestamp::now(), false).await.unwrap();
+    stack.deps.store.apply_outcome_of("c-2", "v-2", &done, Timestamp::now(), false).await.unwrap();
     serve(&stack, "/files/v-2.mp4", b"the second video".to_vec()).await;
 
     // 8 s to the deadline: copies end 5 s before it, and start only with 1 s left.

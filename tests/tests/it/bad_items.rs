@@ -265,6 +265,8 @@ async fn a_month_with_a_fifth_of_dynamodb_answers_lost_stays_within_the_limit_an
     let (tables, mut deps) = world_on(2, 10, 3, FakeHeygen::rendering_for(1), Some(client)).await;
     deps.config.claim_stale_after = Duration::ZERO;
     deps.timing.slot_leak_after = Duration::ZERO;
+    // A cap the month fits in: every claim reserves under it (section 13).
+    tables.put_setting("heygen_budget_seconds", "100000").await;
     let started = std::time::Instant::now();
     // The admin calls again while the answer says some items could not even be
     // queued (`remaining`, or a 503 before any was): DynamoDB failing for them.
@@ -293,6 +295,11 @@ async fn a_month_with_a_fifth_of_dynamodb_answers_lost_stays_within_the_limit_an
     // A slot whose freeing was lost is repaired by the next tick.
     tick(&deps, &invocation(50)).await;
     every_item_has_one_video(&tables, &deps, 20).await;
+    // Each render settled once at HeyGen's 30.5 s (31 billed), nothing left
+    // reserved, however many answers were lost.
+    let key = shared::domain::BudgetKey::new("2026-03".parse().unwrap(), Mode::Bible);
+    let budget = deps.store.budget(&key).await.unwrap();
+    assert_eq!((budget.spent_seconds, budget.reserved_seconds), (20 * 31, 0), "{budget:?}");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 use serde_json::json;
 use shared::domain::{BudgetKey, BudgetRow, Cap, ContentItem, Definiteness, Mode, Outcome, Reservation, VideoSeconds};
 use shared::store::{Store, StoreError};
+use tests::ApplyById;
 use tests::lost_answers::LostAnswers;
 use tests::{Tables, local_aws};
 
@@ -110,20 +111,20 @@ async fn a_completion_settles_its_reservation_once_at_what_heygen_billed() {
     let items = queued(&tables, 2).await;
     let claim = store.claim_reserving(&items[0], t(NOW), STALE, None, &reservation(20), Cap::Row(100)).await.unwrap();
     store.record_video(&claim, "v-0").await.unwrap();
-    store.apply_outcome("c-0", "v-0", &completed(12.2), t(NOW), true).await.unwrap();
+    store.apply_outcome_of("c-0", "v-0", &completed(12.2), t(NOW), true).await.unwrap();
     assert_eq!(row(&tables).await, BudgetRow { cap_seconds: Some(100), reserved_seconds: 0, spent_seconds: 13 });
     let raw = tables.content_raw("c-0").await;
     assert!(raw.get("heygen_reserved_seconds").is_none() && raw.get("heygen_reserved_budget").is_none());
     assert_eq!(raw["status"], "submitted");
     // Delivered again: nothing is settled twice.
-    let again = store.apply_outcome("c-0", "v-0", &completed(12.2), t(NOW), true).await;
+    let again = store.apply_outcome_of("c-0", "v-0", &completed(12.2), t(NOW), true).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     assert_eq!(row(&tables).await.spent_seconds, 13);
     // Without a duration, the estimate is what it cost.
     let claim = store.claim_reserving(&items[1], t(NOW), STALE, None, &reservation(20), Cap::Row(100)).await.unwrap();
     store.record_video(&claim, "v-1").await.unwrap();
     let no_duration = Outcome::Completed { video_url: "https://x/v.mp4".into(), thumbnail_url: None, duration: None };
-    store.apply_outcome("c-1", "v-1", &no_duration, t(NOW), false).await.unwrap();
+    store.apply_outcome_of("c-1", "v-1", &no_duration, t(NOW), false).await.unwrap();
     assert_eq!(row(&tables).await, BudgetRow { cap_seconds: Some(100), reserved_seconds: 0, spent_seconds: 33 });
     assert_eq!(row_raw(&tables).await["committed_seconds"], 33);
 }
@@ -137,7 +138,7 @@ async fn failures_refusals_and_requeues_give_their_reservation_back() {
     let claim = store.claim_reserving(&items[0], t(NOW), STALE, None, &reservation(30), Cap::None).await.unwrap();
     store.record_video(&claim, "v-0").await.unwrap();
     let failed = Outcome::Failed { message: "render_failed: x".into() };
-    store.apply_outcome("c-0", "v-0", &failed, t(NOW), true).await.unwrap();
+    store.apply_outcome_of("c-0", "v-0", &failed, t(NOW), true).await.unwrap();
     // A create HeyGen refused.
     let claim = store.claim_reserving(&items[1], t(NOW), STALE, None, &reservation(30), Cap::None).await.unwrap();
     store.release(&claim, "heygen_rejected: no", Definiteness::Definite).await.unwrap();
@@ -171,7 +172,7 @@ async fn a_recovered_claim_keeps_its_reservation_and_settles_it_once() {
     assert_eq!(again.reservation, Some(reservation(25)), "the reservation travels with the item");
     assert_eq!(row(&tables).await.reserved_seconds, 25, "not reserved twice");
     store.record_video(&again, "v-0").await.unwrap();
-    store.apply_outcome("c-0", "v-0", &completed(20.0), later, true).await.unwrap();
+    store.apply_outcome_of("c-0", "v-0", &completed(20.0), later, true).await.unwrap();
     assert_eq!(row(&tables).await, BudgetRow { cap_seconds: None, reserved_seconds: 0, spent_seconds: 20 });
 }
 
@@ -195,7 +196,7 @@ async fn answers_lost_after_the_transaction_was_applied_count_it_once() {
     assert_eq!(lost.lost(), 1);
     assert_eq!(row(&tables).await.reserved_seconds, 20, "reserved once");
     store.record_video(&claim, "v-0").await.unwrap();
-    let settled = store.apply_outcome("c-0", "v-0", &completed(9.5), t(NOW), true).await;
+    let settled = store.apply_outcome_of("c-0", "v-0", &completed(9.5), t(NOW), true).await;
     // Applied with its answer lost: the retry finds it settled (as a duplicate
     // notice would), and the budget counts it once.
     assert!(matches!(settled, Err(StoreError::Conflict)), "{settled:?}");

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tests::ApplyById;
 
 use proptest::prelude::*;
 use serde_json::json;
@@ -144,7 +145,7 @@ async fn run(estimates: Vec<u64>, cap: u64, steps: Vec<(Step, bool)>) {
                     duration: VideoSeconds::from_secs_f64(billed as f64),
                 };
                 w.lose_next.store(lose, Ordering::SeqCst);
-                let applied = w.store.apply_outcome(&format!("c-{i}"), &video, &done, at, true).await;
+                let applied = w.store.apply_outcome_of(&format!("c-{i}"), &video, &done, at, true).await;
                 match (&model[i], applied) {
                     // Applied; with its answer lost, the retry meets its own
                     // condition as a duplicate would.
@@ -165,7 +166,7 @@ async fn run(estimates: Vec<u64>, cap: u64, steps: Vec<(Step, bool)>) {
                 let video = w.video(&mut model[i], i).await.unwrap_or_else(|| "v-none".into());
                 let failed = Outcome::Retry { message: "render_failed: x".into() };
                 w.lose_next.store(lose, Ordering::SeqCst);
-                let applied = w.store.apply_outcome(&format!("c-{i}"), &video, &failed, at, true).await;
+                let applied = w.store.apply_outcome_of(&format!("c-{i}"), &video, &failed, at, true).await;
                 match (&model[i], applied) {
                     (Model::Held(..), Ok(())) if !lose => model[i] = Model::Queued,
                     (Model::Held(..), Err(StoreError::Conflict)) if lose => model[i] = Model::Queued,

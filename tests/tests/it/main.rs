@@ -20,6 +20,7 @@ mod queue;
 mod refill;
 mod runtime_api;
 mod secret;
+mod spend;
 mod store;
 mod store_outcomes;
 mod store_parity;

@@ -2,6 +2,7 @@
 //! operation and condition the worker and the trigger rely on.
 
 use std::time::Duration;
+use tests::ApplyById;
 
 use serde_json::{Value, json};
 use shared::domain::{ContentItem, Definiteness, Outcome, Timestamp};
@@ -202,7 +203,7 @@ async fn leaving_flight_frees_the_slot_whichever_way() {
             _ => {
                 store.record_video(&claim, &format!("v-{id}")).await.unwrap();
                 let outcome = if id == "c-complete" { &done } else { &failed };
-                store.apply_outcome(id, &format!("v-{id}"), outcome, now(), true).await.unwrap();
+                store.apply_outcome_of(id, &format!("v-{id}"), outcome, now(), true).await.unwrap();
             }
         }
         assert!(store.render_slots(3).await.unwrap()[slot as usize].is_free(), "{id}");

@@ -17,13 +17,13 @@ use wiremock::{Mock, Request, Respond, ResponseTemplate};
 /// key), each video rendering until the test finishes it; the most rendering at
 /// once is recorded.
 #[derive(Clone, Default)]
-struct Heygen(Arc<Mutex<Renders>>);
+pub(crate) struct Heygen(pub(crate) Arc<Mutex<Renders>>);
 
 #[derive(Default)]
-struct Renders {
-    by_key: HashMap<String, String>,
+pub(crate) struct Renders {
+    pub(crate) by_key: HashMap<String, String>,
     /// Content ids in the order HeyGen got their creates (replays included).
-    creates: Vec<String>,
+    pub(crate) creates: Vec<String>,
     rendering: HashSet<String>,
     done: HashSet<String>,
     peak: usize,
@@ -51,7 +51,7 @@ impl Respond for Heygen {
 
 impl Heygen {
     /// Finishes every video rendering now; returns them.
-    fn finish_all(&self) -> Vec<String> {
+    pub(crate) fn finish_all(&self) -> Vec<String> {
         let mut r = self.0.lock().unwrap();
         let now: Vec<String> = r.rendering.drain().collect();
         r.done.extend(now.iter().cloned());
@@ -78,7 +78,7 @@ async fn month(items: usize, slots: u32) -> (Stack, Heygen) {
 
 /// The functions' environment: the worker reconciles nothing by itself (its
 /// checks are an hour away), so only notices settle renders.
-fn env(stack: &Stack) -> Vec<(&'static str, String)> {
+pub(crate) fn env(stack: &Stack) -> Vec<(&'static str, String)> {
     let mut env = stack.lambda_env();
     env.push(("HEYGEN_RECONCILE_AFTER_SECONDS", "3600".into()));
     env
@@ -94,7 +94,7 @@ async fn worker_and_webhook_env(stack: &Stack, worker_name: &str) -> (Function, 
     (worker, webhook_env)
 }
 
-fn notice(video: &str) -> Value {
+pub(crate) fn notice(video: &str) -> Value {
     let notice = json!({"event_type": "avatar_video.success", "event_data": {"video_id": video}});
     webhook_event(&notice, Some(("heygen-signature", WEBHOOK_SECRET)))
 }

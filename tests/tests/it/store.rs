@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tests::ApplyById;
 
 use serde_json::{Value, json};
 use shared::domain::Timestamp;
@@ -297,7 +298,7 @@ async fn attributes_the_service_does_not_know_survive_every_write() {
     store.record_video(&claim, "v-1").await.unwrap();
     keeps_extras(&tables.content_raw("c-1").await);
     let done = Outcome::Completed { video_url: "https://v/1.mp4".into(), thumbnail_url: None, duration: None };
-    store.apply_outcome("c-1", "v-1", &done, now, true).await.unwrap();
+    store.apply_outcome_of("c-1", "v-1", &done, now, true).await.unwrap();
     keeps_extras(&tables.content_raw("c-1").await);
 }
 
@@ -329,7 +330,7 @@ async fn dynamodb_failures_are_typed_unavailable() {
         store.claim(&item, now, STALE, None).await.err(),
         store.record_video(&claim, "v").await.err(),
         store.release(&claim, "x", Definiteness::Definite).await.err(),
-        store.apply_outcome("c-1", "v", &done, now, true).await.err(),
+        store.apply_outcome_of("c-1", "v", &done, now, true).await.err(),
         store.list_in_flight().await.err(),
     ];
     for (i, result) in results.into_iter().enumerate() {

@@ -5,6 +5,7 @@
 use serde_json::json;
 use shared::domain::{Definiteness, Outcome};
 use shared::store::{Store, StoreError};
+use tests::ApplyById;
 use tests::Tables;
 
 use crate::store::{STALE, seeded_item, t};
@@ -28,7 +29,7 @@ async fn a_completion_attaches_the_video_and_submits_the_item() {
         duration: shared::domain::VideoSeconds::from_secs_f64(42.5),
     };
     let now = t("2026-03-01T10:05:00.000Z");
-    store.apply_outcome("c-1", "v-1", &done, now, true).await.unwrap();
+    store.apply_outcome_of("c-1", "v-1", &done, now, true).await.unwrap();
     let raw = tables.content_raw("c-1").await;
     assert_eq!(raw["heygen_status"], "completed");
     assert_eq!(raw["heygen_video_url"], "https://files.heygen.ai/v-1.mp4?sig=abc");
@@ -42,7 +43,7 @@ async fn a_completion_attaches_the_video_and_submits_the_item() {
     // A duplicate notice changes nothing twice.
     let before = tables.content_raw("c-1").await;
     let later = t("2026-03-01T11:00:00.000Z");
-    assert!(matches!(store.apply_outcome("c-1", "v-1", &done, later, true).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.apply_outcome_of("c-1", "v-1", &done, later, true).await, Err(StoreError::Conflict)));
     assert_eq!(tables.content_raw("c-1").await, before);
 }
 
@@ -52,7 +53,7 @@ async fn a_completion_without_attaching_leaves_the_item_for_archiving() {
     pending_item(&tables, "c-1", "v-1", "2026-03-01T10:00:00.000Z").await;
     let done =
         Outcome::Completed { video_url: "https://files.heygen.ai/v-1.mp4".into(), thumbnail_url: None, duration: None };
-    tables.store().apply_outcome("c-1", "v-1", &done, t("2026-03-01T10:05:00.000Z"), false).await.unwrap();
+    tables.store().apply_outcome_of("c-1", "v-1", &done, t("2026-03-01T10:05:00.000Z"), false).await.unwrap();
     let raw = tables.content_raw("c-1").await;
     assert_eq!(raw["heygen_status"], "completed");
     assert!(raw.get("creator_video_url").is_none());
@@ -66,7 +67,7 @@ async fn a_render_failure_records_the_message_and_advances_the_attempt() {
     let store = tables.store();
     pending_item(&tables, "c-1", "v-1", "2026-03-01T10:00:00.000Z").await;
     let failed = Outcome::Failed { message: "avatar_unavailable: the avatar was removed".into() };
-    store.apply_outcome("c-1", "v-1", &failed, t("2026-03-01T10:05:00.000Z"), true).await.unwrap();
+    store.apply_outcome_of("c-1", "v-1", &failed, t("2026-03-01T10:05:00.000Z"), true).await.unwrap();
     let raw = tables.content_raw("c-1").await;
     assert_eq!(raw["heygen_status"], "failed");
     assert_eq!(raw["heygen_error"], "avatar_unavailable: the avatar was removed");
@@ -84,16 +85,16 @@ async fn an_outcome_for_another_video_or_a_settled_item_changes_nothing() {
 
     pending_item(&tables, "c-1", "v-1", "2026-03-01T10:00:00.000Z").await;
     let before = tables.content_raw("c-1").await;
-    assert!(matches!(store.apply_outcome("c-1", "v-old", &done, now, true).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.apply_outcome_of("c-1", "v-old", &done, now, true).await, Err(StoreError::Conflict)));
     assert_eq!(tables.content_raw("c-1").await, before);
 
     let failed = Outcome::Failed { message: "x".into() };
-    store.apply_outcome("c-1", "v-1", &failed, now, true).await.unwrap();
+    store.apply_outcome_of("c-1", "v-1", &failed, now, true).await.unwrap();
     let before = tables.content_raw("c-1").await;
-    assert!(matches!(store.apply_outcome("c-1", "v-1", &done, now, true).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.apply_outcome_of("c-1", "v-1", &done, now, true).await, Err(StoreError::Conflict)));
     assert_eq!(tables.content_raw("c-1").await, before);
 
-    assert!(matches!(store.apply_outcome("missing", "v-1", &done, now, true).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.apply_outcome_of("missing", "v-1", &done, now, true).await, Err(StoreError::Conflict)));
     assert_eq!(store.get_content("missing").await.unwrap(), None);
 }
 
@@ -107,7 +108,7 @@ async fn find_by_video_id_finds_the_current_video_only() {
 
     // After a render failure and a new claim, the old video no longer names the item.
     store
-        .apply_outcome("c-1", "v-1", &Outcome::Failed { message: "x".into() }, t("2026-03-01T10:01:00.000Z"), true)
+        .apply_outcome_of("c-1", "v-1", &Outcome::Failed { message: "x".into() }, t("2026-03-01T10:01:00.000Z"), true)
         .await
         .unwrap();
     let reread = store.get_content("c-1").await.unwrap().unwrap();
@@ -131,10 +132,10 @@ async fn pending_items_are_listed_oldest_first_ties_by_content_id() {
     // Settled items are not listed.
     pending_item(&tables, "c-done", "v-4", "2026-03-01T09:00:00.000Z").await;
     let done = Outcome::Completed { video_url: "https://v/4.mp4".into(), thumbnail_url: None, duration: None };
-    store.apply_outcome("c-done", "v-4", &done, t("2026-03-01T09:30:00.000Z"), true).await.unwrap();
+    store.apply_outcome_of("c-done", "v-4", &done, t("2026-03-01T09:30:00.000Z"), true).await.unwrap();
     pending_item(&tables, "c-failed", "v-5", "2026-03-01T09:00:00.000Z").await;
     let failed = Outcome::Failed { message: "x".into() };
-    store.apply_outcome("c-failed", "v-5", &failed, t("2026-03-01T09:30:00.000Z"), true).await.unwrap();
+    store.apply_outcome_of("c-failed", "v-5", &failed, t("2026-03-01T09:30:00.000Z"), true).await.unwrap();
     seeded_item(&tables, "c-untouched").await;
 
     let pending = store.list_in_flight().await.unwrap();
@@ -155,7 +156,7 @@ async fn a_completion_leaves_a_video_the_platform_attached_meanwhile() {
         .await;
     let done =
         Outcome::Completed { video_url: "https://files.heygen.ai/v-1.mp4".into(), thumbnail_url: None, duration: None };
-    store.apply_outcome("c-1", "v-1", &done, t("2026-03-01T10:05:00.000Z"), true).await.unwrap();
+    store.apply_outcome_of("c-1", "v-1", &done, t("2026-03-01T10:05:00.000Z"), true).await.unwrap();
     let raw = tables.content_raw("c-1").await;
     assert_eq!(raw["creator_video_url"], "https://cdn.platform/own.mp4", "the platform's video wins");
     assert_eq!(raw["status"], "published");
@@ -163,7 +164,7 @@ async fn a_completion_leaves_a_video_the_platform_attached_meanwhile() {
     assert_eq!(raw["heygen_video_url"], "https://files.heygen.ai/v-1.mp4");
     assert_eq!(raw["heygen_completed_at"], "2026-03-01T10:05:00.000Z");
     // Still idempotent: a second answer changes nothing.
-    let again = store.apply_outcome("c-1", "v-1", &done, t("2026-03-01T11:00:00.000Z"), true).await;
+    let again = store.apply_outcome_of("c-1", "v-1", &done, t("2026-03-01T11:00:00.000Z"), true).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 }
 

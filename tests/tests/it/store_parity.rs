@@ -4,6 +4,7 @@
 //! over DynamoDB.
 
 use std::time::Duration;
+use tests::ApplyById;
 
 use shared::domain::{ContentItem, Definiteness, Outcome, Timestamp};
 use shared::store::{Store, StoreError};
@@ -78,8 +79,8 @@ async fn scenario(store: &impl Store) -> Vec<String> {
         log.push(format!("checked {}", answer(store.mark_checked("c-2", "v-2", now()).await)));
         let done =
             Outcome::Completed { video_url: "https://files/v-2.mp4".into(), thumbnail_url: None, duration: None };
-        log.push(format!("complete {}", answer(store.apply_outcome("c-2", "v-2", &done, now(), true).await)));
-        log.push(format!("complete again {}", answer(store.apply_outcome("c-2", "v-2", &done, now(), true).await)));
+        log.push(format!("complete {}", answer(store.apply_outcome_of("c-2", "v-2", &done, now(), true).await)));
+        log.push(format!("complete again {}", answer(store.apply_outcome_of("c-2", "v-2", &done, now(), true).await)));
     }
     let slots: Vec<bool> = store.render_slots(3).await.unwrap().iter().map(|s| s.is_free()).collect();
     log.push(format!("slots free {slots:?}"));

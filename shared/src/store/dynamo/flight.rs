@@ -152,33 +152,6 @@ pub(super) async fn mark_checked(
     store.check_recorded(content_id, video_id, now, update, "UpdateItem (mark checked)").await
 }
 
-/// What an item in flight holds, read consistently before its outcome is
-/// written: its reservation and its slot.
-async fn held(store: &DynamoStore, content_id: &str) -> Result<(Option<Reservation>, Option<u32>), StoreError> {
-    let out = store
-        .client
-        .get_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(content_id))
-        .projection_expression("heygen_reserved_seconds, heygen_reserved_budget, heygen_slot")
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| unavailable("GetItem (held)", e))?;
-    let Some(item) = out.item else { return Ok((None, None)) };
-    let reservation = match (item.get("heygen_reserved_seconds"), item.get("heygen_reserved_budget")) {
-        (Some(AttributeValue::N(seconds)), Some(AttributeValue::S(budget))) => {
-            seconds.parse().ok().map(|seconds| Reservation { budget: BudgetKey::from_stored(budget.clone()), seconds })
-        }
-        _ => None,
-    };
-    let slot = match item.get("heygen_slot") {
-        Some(AttributeValue::N(index)) => index.parse().ok(),
-        _ => None,
-    };
-    Ok((reservation, slot))
-}
-
 /// The outcome's write, conditional also on the item holding `reservation`
 /// (or none) as read, so that its settlement happens with it or not at all.
 fn holding(req: UpdateItemFluentBuilder, reservation: Option<&Reservation>) -> UpdateItemFluentBuilder {
@@ -193,18 +166,21 @@ fn holding(req: UpdateItemFluentBuilder, reservation: Option<&Reservation>) -> U
 
 pub(super) async fn apply_outcome(
     store: &DynamoStore,
-    content_id: &str,
+    item: &ContentItem,
     video_id: &str,
     outcome: &Outcome,
     now: Timestamp,
     attach_video: bool,
 ) -> Result<(), StoreError> {
     let operation = "UpdateItem (apply outcome)";
+    let content_id = item.content_id.as_str();
     let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
     // A retried render is not archived: it is queued again.
     let archive = !attach_video;
-    let (reservation, slot) = held(store, content_id).await?;
-    // Settled with what HeyGen billed, or given back (13.2).
+    // What the item holds while its render is in flight is what its claim wrote
+    // (the video is recorded after it, and only a new claim changes either):
+    // read with the video, it is what this write settles, conditionally.
+    let reservation = item.reservation();
     let billed = match (outcome, &reservation) {
         (Outcome::Completed { duration, .. }, Some(reservation)) => {
             Some(crate::domain::billed_seconds(*duration, reservation.seconds))
@@ -214,18 +190,37 @@ pub(super) async fn apply_outcome(
     let write = |attach: bool, archive: bool| {
         holding(store.outcome_update(content_id, video_id, outcome, now, attach, archive), reservation.as_ref())
     };
-    let first = store.write_settling(operation, write(attach, archive), reservation.as_ref(), billed).await;
-    match first {
-        // The platform's video wins (contract section 3): if one was attached
-        // meanwhile, record HeyGen's answer alone. The second write's own
-        // condition says whether the item was settled instead.
+    let Some(held) = reservation.as_ref() else {
+        // Nothing reserved (claimed before budgets): one write, whose old image
+        // names the slot to free.
+        let first = write(attach, archive).return_values(ReturnValue::UpdatedOld).send().await;
+        let written = match first.map_err(|e| update_error(operation, e)) {
+            // The platform's video wins (contract section 3): if one was attached
+            // meanwhile, record HeyGen's answer alone. The second write's own
+            // condition says whether the item was settled instead.
+            Err(StoreError::Conflict) if attach => {
+                let second = write(false, false).return_values(ReturnValue::UpdatedOld).send().await;
+                second.map_err(|e| update_error(operation, e))?
+            }
+            other => other?,
+        };
+        let old_slot = match written.attributes.as_ref().and_then(|old| old.get("heygen_slot")) {
+            Some(AttributeValue::N(index)) => index.parse().ok(),
+            _ => None,
+        };
+        store.free_claim_slot(content_id, old_slot).await;
+        return Ok(());
+    };
+    // Settled with what HeyGen billed, or given back, in the same step (13.2).
+    match store.write_settling(operation, write(attach, archive), Some(held), billed).await {
+        // As above: the platform's video wins.
         Err(StoreError::Conflict) if attach => {
-            store.write_settling(operation, write(false, false), reservation.as_ref(), billed).await?;
+            store.write_settling(operation, write(false, false), Some(held), billed).await?;
         }
         other => other?,
     }
-    // The item left flight: its slot (as it was) is free again.
-    store.free_claim_slot(content_id, slot).await;
+    // The item left flight: its slot, as claimed, is free again.
+    store.free_claim_slot(content_id, item.heygen_slot).await;
     Ok(())
 }
 

@@ -189,13 +189,13 @@ impl Store for DynamoStore {
 
     async fn apply_outcome(
         &self,
-        content_id: &str,
+        item: &ContentItem,
         video_id: &str,
         outcome: &Outcome,
         now: Timestamp,
         attach_video: bool,
     ) -> Result<(), StoreError> {
-        flight::apply_outcome(self, content_id, video_id, outcome, now, attach_video).await
+        flight::apply_outcome(self, item, video_id, outcome, now, attach_video).await
     }
 
     async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {
