@@ -154,6 +154,12 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         }
     }
 
+    /// A budget row the caller has just read (the trigger): not read again.
+    pub fn knowing_budget(mut self, key: BudgetKey, row: BudgetRow) -> Self {
+        self.budgets.insert(key, row);
+        self
+    }
+
     /// Whether a render slot is free, as this dispatch reads the slots (once).
     pub async fn has_free_slot(&mut self) -> Result<bool, StoreError> {
         Ok(!self.slot_book().await?.free.is_empty())

@@ -280,7 +280,8 @@ pub async fn trigger_month<P: Ports>(
 
     // Then created, in order, while slots are free and time allows.
     let creators = creators.into_iter().map(|c| (request.mode, c));
-    let mut dispatcher = Dispatcher::new(deps, &api_key, &settings, creators, None, invocation.deadline);
+    let mut dispatcher = Dispatcher::new(deps, &api_key, &settings, creators, None, invocation.deadline)
+        .knowing_budget(budget_key.clone(), budget_row);
     let mut left = mine.len();
     // Items this call queued that end up neither created nor queued.
     let mut not_counted = std::collections::HashSet::new();

@@ -252,8 +252,9 @@ impl ContentItem {
         check_script(self.script.as_deref())
     }
 
-    /// Renders HeyGen started for this item and that failed: the stored count,
-    /// else (an item from before it was kept) the attempts used before this one.
+    /// Renders HeyGen started for this item and that failed: the stored count
+    /// (0 from the moment it is queued), else, for an item queued before the
+    /// count was kept, the attempts used before this one.
     pub fn renders_failed(&self) -> u32 {
         self.heygen_render_failures.unwrap_or_else(|| self.next_attempt().saturating_sub(1))
     }

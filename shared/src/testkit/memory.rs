@@ -236,6 +236,7 @@ impl Store for MemoryStore {
             item.heygen_retry_at = None;
             item.heygen_create_failures = None;
             item.heygen_blocked = None;
+            item.heygen_render_failures.get_or_insert(0);
             if seen.heygen_estimated_seconds.is_some() {
                 item.heygen_estimated_seconds = seen.heygen_estimated_seconds;
             }

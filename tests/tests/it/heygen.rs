@@ -387,3 +387,55 @@ async fn a_retry_starts_only_when_its_whole_timeout_fits() {
     assert!(matches!(err, HeygenError::Deadline), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_account_is_read_once_with_the_key_and_each_billing_type_is_understood() {
+    use shared::heygen::Account;
+    let server = MockServer::start().await;
+    let answers = [
+        (
+            json!({"username": "u", "email": "e", "billing_type": "wallet",
+                   "wallet": {"remaining_balance": 12.5, "currency": "USD",
+                              "auto_reload": {"enabled": true, "amount_usd": 50, "threshold_usd": 5}}}),
+            Account {
+                billing_type: Some("wallet".into()),
+                remaining_usd: Some(12.5),
+                remaining_credits: None,
+                auto_reload: Some(true),
+            },
+        ),
+        (
+            json!({"billing_type": "usage_based", "usage_based": {"included_credits": 100, "remaining_credits": 42,
+                   "spending_cap_usd": 500, "spending_current_usd": 12}}),
+            Account { billing_type: Some("usage_based".into()), remaining_credits: Some(42.0), ..Account::default() },
+        ),
+        (
+            json!({"billing_type": "subscription", "subscription": {"credits": 7}}),
+            Account { billing_type: Some("subscription".into()), remaining_credits: Some(7.0), ..Account::default() },
+        ),
+        // Fields HeyGen leaves out or spells otherwise: each null, never an error.
+        (json!({"billing_type": 3, "wallet": {"remaining_balance": "lots"}}), Account::default()),
+    ];
+    for (data, expected) in answers {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .and(path("/v3/users/me"))
+            .and(wiremock::matchers::header("x-api-key", KEY))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": data })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let account = client(&server, fast_policy()).account(&key(), far()).await.unwrap();
+        assert_eq!(account, expected, "{data}");
+        server.verify().await;
+    }
+    // A failure is not retried: the dry run waits for it only briefly.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/users/me"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(client(&server, fast_policy()).account(&key(), far()).await.is_err());
+}

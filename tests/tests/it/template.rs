@@ -319,6 +319,14 @@ fn alarms_watch_what_the_operator_must_act_on_and_go_to_one_topic() {
     assert_eq!(five_minutes, (Some(60), Some(5), Some(5)), "5 consecutive minutes");
     assert_eq!(ticks["Threshold"].as_f64(), Some(1.0));
     assert_eq!(ticks["ComparisonOperator"].as_str(), Some("GreaterThanOrEqualToThreshold"));
+    // A month that has waited on its budget for 30 minutes (contract 13.5).
+    let budget = alarms.iter().find(|(_, r)| r["Properties"]["MetricName"].as_str() == Some("BudgetBlocked"));
+    let budget = &budget.expect("an alarm on BudgetBlocked").1["Properties"];
+    let half_an_hour =
+        (budget["Period"].as_u64(), budget["EvaluationPeriods"].as_u64(), budget["DatapointsToAlarm"].as_u64());
+    assert_eq!(half_an_hour, (Some(60), Some(30), Some(30)), "30 consecutive minutes");
+    assert_eq!((budget["Threshold"].as_f64(), budget["Statistic"].as_str()), (Some(0.0), Some("Maximum")));
+    assert_eq!(budget["ComparisonOperator"].as_str(), Some("GreaterThanThreshold"));
     let oldest = alarms.iter().find(|(_, r)| r["Properties"]["MetricName"].as_str() == Some("OldestInFlightSeconds"));
     assert_eq!(oldest.unwrap().1["Properties"]["Threshold"].as_u64(), Some(6 * 3600), "six hours");
     for (name, r) in &alarms {

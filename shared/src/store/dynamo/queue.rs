@@ -168,7 +168,8 @@ pub(super) async fn enqueue(
         .key("content_id", s(&item.content_id))
         .update_expression(format!(
             "SET heygen_status = :queued_status, heygen_queued_at = :now, heygen_callback_url = :callback, \
-             heygen_queue = :queue_key, heygen_queue_order = :order{set_estimate} \
+             heygen_queue = :queue_key, heygen_queue_order = :order{set_estimate}, \
+             heygen_render_failures = if_not_exists(heygen_render_failures, :zero) \
              REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_retry_at, heygen_create_failures, \
              heygen_blocked"
         ))
@@ -176,7 +177,8 @@ pub(super) async fn enqueue(
         .expression_attribute_values(":now", s(now.to_string()))
         .expression_attribute_values(":callback", s(callback_url))
         .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
-        .expression_attribute_values(":order", s(item.queue_order()));
+        .expression_attribute_values(":order", s(item.queue_order()))
+        .expression_attribute_values(":zero", n(0));
     if let Some(estimate) = item.heygen_estimated_seconds {
         req = req.expression_attribute_values(":estimate", budget::n64(estimate));
     }
