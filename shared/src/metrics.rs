@@ -50,10 +50,10 @@ pub fn rendered_seconds(seconds: u64) {
     metrics::counter!(RENDERED_SECONDS).increment(seconds);
 }
 
-/// Queued items a tick passed over for their budget (13.5): a gauge, emitted
-/// only by a tick that read the whole queue.
+/// Queued items a tick passed over for their budget (13.5): one value, written
+/// only by a tick that read the whole queue (see [`tick`]).
 pub fn budget_blocked(items: usize) {
-    metrics::gauge!(BUDGET_BLOCKED).set(items as f64);
+    metrics::histogram!(BUDGET_BLOCKED).record(items as f64);
 }
 
 /// HeyGen's answer failed a render.
@@ -81,17 +81,22 @@ pub fn heygen_error(code: &'static str) {
 /// What a tick reports as it ends (section 10): `TickFailures` (1 when it could
 /// not do its work, else 0), and each of the queue's depth, the flight and its
 /// oldest age that it read; one it could not read is not reported at all.
+///
+/// Each is one value recorded by this tick (a histogram of the facade), not a
+/// gauge: the EMF recorder writes a gauge's last value again at every flush,
+/// so a warm sandbox whose tick could not read the queue would report an
+/// earlier tick's depth as today's; a histogram's values are written once.
 pub fn tick(failed: bool, depth: Option<usize>, in_flight: Option<usize>, oldest_in_flight_seconds: Option<u64>) {
-    // A gauge, so that a tick that worked says 0 (a counter left at 0 is not
-    // written): the alarm sums it over each minute.
-    metrics::gauge!(TICK_FAILURES).set(f64::from(u8::from(failed)));
+    // Recorded every tick, so that a tick that worked says 0 (a counter left at
+    // 0 is not written): the alarm sums it over each minute.
+    metrics::histogram!(TICK_FAILURES).record(f64::from(u8::from(failed)));
     if let Some(depth) = depth {
-        metrics::gauge!(QUEUE_DEPTH).set(depth as f64);
+        metrics::histogram!(QUEUE_DEPTH).record(depth as f64);
     }
     if let Some(in_flight) = in_flight {
-        metrics::gauge!(IN_FLIGHT).set(in_flight as f64);
+        metrics::histogram!(IN_FLIGHT).record(in_flight as f64);
     }
     if let Some(oldest) = oldest_in_flight_seconds {
-        metrics::gauge!(OLDEST_IN_FLIGHT_SECONDS).set(oldest as f64);
+        metrics::histogram!(OLDEST_IN_FLIGHT_SECONDS).record(oldest as f64);
     }
 }
