@@ -22,7 +22,7 @@ fn reservation(seconds: u64) -> Reservation {
 }
 
 /// Queued items `c-0`..`c-{n-1}` of March's bible month, read back.
-async fn queued(tables: &Tables, n: usize) -> Vec<ContentItem> {
+pub(crate) async fn queued(tables: &Tables, n: usize) -> Vec<ContentItem> {
     let mut items = Vec::new();
     for i in 0..n {
         let id = format!("c-{i}");

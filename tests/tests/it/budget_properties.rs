@@ -11,13 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tests::ApplyById;
 
 use proptest::prelude::*;
-use serde_json::json;
 use shared::domain::{BudgetKey, Cap, Definiteness, Mode, Outcome, Reservation, VideoSeconds};
 use shared::store::{DynamoStore, Store, StoreError};
 use tests::lost_answers::LostAnswers;
 use tests::{Tables, local_aws};
 
-use crate::store::{STALE, content, t};
+use crate::store::{STALE, t};
 
 const ITEMS: usize = 5;
 
@@ -77,14 +76,7 @@ async fn world(estimates: Vec<u64>, cap: u64) -> World {
     let client = lost.client(&local_aws().await);
     let tables = Tables::create().await;
     let store = DynamoStore::new(client, tables.names.clone());
-    for i in 0..estimates.len() {
-        let id = format!("c-{i}");
-        let date = format!("2026-03-{:02}", i + 1);
-        let mut item = content(&id, "cr-1", &date, "bible");
-        item["heygen_status"] = json!("queued");
-        item["heygen_queue_order"] = json!(format!("{date}#cr-1#{id}#bible"));
-        tables.put_content(item).await;
-    }
+    crate::budget::queued(&tables, estimates.len()).await;
     store.set_budget_cap(&key(), Some(cap)).await.unwrap();
     World { tables, store, lose_next, estimates, cap }
 }

@@ -50,6 +50,18 @@ impl Respond for Heygen {
 }
 
 impl Heygen {
+    /// A new one, answering the stack's creates and status reads.
+    pub(crate) async fn mounted(stack: &Stack) -> Self {
+        let heygen = Heygen::default();
+        Mock::given(method("POST")).and(path("/v3/videos")).respond_with(heygen.clone()).mount(&stack.heygen).await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/v3/videos/v-\d+$"))
+            .respond_with(heygen.clone())
+            .mount(&stack.heygen)
+            .await;
+        heygen
+    }
+
     /// Finishes every video rendering now; returns them.
     pub(crate) fn finish_all(&self) -> Vec<String> {
         let mut r = self.0.lock().unwrap();
@@ -66,13 +78,7 @@ async fn month(items: usize, slots: u32) -> (Stack, Heygen) {
         stack.content(&format!("c-{day:02}"), "cr-a", &format!("2026-03-{day:02}"), json!({})).await;
     }
     stack.tables.put_setting("heygen_max_concurrent_renders", &slots.to_string()).await;
-    let heygen = Heygen::default();
-    Mock::given(method("POST")).and(path("/v3/videos")).respond_with(heygen.clone()).mount(&stack.heygen).await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/v3/videos/v-\d+$"))
-        .respond_with(heygen.clone())
-        .mount(&stack.heygen)
-        .await;
+    let heygen = Heygen::mounted(&stack).await;
     (stack, heygen)
 }
 

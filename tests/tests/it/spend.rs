@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use shared::store::Store;
 use tests::runtime_api::Function;
 use tests::stack::{Stack, event, with_body};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::refill::{Heygen, env, notice};
@@ -37,13 +37,7 @@ async fn month(items: usize, pre_queued: usize, cap: u64) -> (Stack, Heygen) {
     stack.tables.put_setting("heygen_seconds_per_word", SECONDS_PER_WORD).await;
     stack.tables.put_setting("heygen_budget_seconds", &cap.to_string()).await;
     stack.tables.put_setting("heygen_usd_per_second", "0.05").await;
-    let heygen = Heygen::default();
-    Mock::given(method("POST")).and(path("/v3/videos")).respond_with(heygen.clone()).mount(&stack.heygen).await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/v3/videos/v-\d+$"))
-        .respond_with(heygen.clone())
-        .mount(&stack.heygen)
-        .await;
+    let heygen = Heygen::mounted(&stack).await;
     (stack, heygen)
 }
 
