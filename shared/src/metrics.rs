@@ -4,7 +4,8 @@
 //! (tests, the library alone) every call here is a no-op.
 //!
 //! Dimensions: none, except `HeygenErrors`, which has exactly one, `Code` (the
-//! contract's code), so that an alarm can name it.
+//! contract's code), so that an alarm can name it, and the budget's two
+//! (`Budget`: `{month}#{mode}`), which the dashboard finds by a search.
 
 pub const RENDERS_REQUESTED: &str = "RendersRequested";
 pub const RENDERS_COMPLETED: &str = "RendersCompleted";
@@ -18,9 +19,11 @@ pub const OLDEST_IN_FLIGHT_SECONDS: &str = "OldestInFlightSeconds";
 pub const TICK_FAILURES: &str = "TickFailures";
 pub const BUDGET_BLOCKED: &str = "BudgetBlocked";
 pub const RENDERED_SECONDS: &str = "RenderedSeconds";
+pub const BUDGET_COMMITTED_SECONDS: &str = "BudgetCommittedSeconds";
+pub const BUDGET_CAP_SECONDS: &str = "BudgetCapSeconds";
 
 /// Every metric name the code emits (the template's dashboard shows each).
-pub const ALL: [&str; 12] = [
+pub const ALL: [&str; 14] = [
     RENDERS_REQUESTED,
     RENDERS_COMPLETED,
     RENDERS_FAILED,
@@ -33,6 +36,8 @@ pub const ALL: [&str; 12] = [
     TICK_FAILURES,
     BUDGET_BLOCKED,
     RENDERED_SECONDS,
+    BUDGET_COMMITTED_SECONDS,
+    BUDGET_CAP_SECONDS,
 ];
 
 /// HeyGen accepted a create.
@@ -54,6 +59,17 @@ pub fn rendered_seconds(seconds: u64) {
 /// only by a tick that read the whole queue (see [`tick`]).
 pub fn budget_blocked(items: usize) {
     metrics::histogram!(BUDGET_BLOCKED).record(items as f64);
+}
+
+/// A month's budget as a tick left it (dimension `Budget`: `{month}#{mode}`):
+/// spent and reserved seconds, and the cap when there is one; one value each
+/// of this tick (see [`tick`]).
+pub fn budget(budget: &str, committed_seconds: u64, cap_seconds: Option<u64>) {
+    let budget = budget.to_string();
+    metrics::histogram!(BUDGET_COMMITTED_SECONDS, "Budget" => budget.clone()).record(committed_seconds as f64);
+    if let Some(cap) = cap_seconds {
+        metrics::histogram!(BUDGET_CAP_SECONDS, "Budget" => budget).record(cap as f64);
+    }
 }
 
 /// HeyGen's answer failed a render.

@@ -160,6 +160,13 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         self
     }
 
+    /// The budgets this dispatch read, in order.
+    pub fn budgets_read(&self) -> Vec<BudgetKey> {
+        let mut keys: Vec<BudgetKey> = self.budgets.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
     /// Whether a render slot is free, as this dispatch reads the slots (once).
     pub async fn has_free_slot(&mut self) -> Result<bool, StoreError> {
         Ok(!self.slot_book().await?.free.is_empty())

@@ -41,6 +41,9 @@ pub struct TickReport {
     /// `None` when the tick did not read the queue (no free slot, or it stopped
     /// before).
     pub budget_blocked: Option<usize>,
+    /// The budgets of the months the tick dispatched, as it left them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<TickBudget>,
     /// Finished videos copied to the bucket and attached, and copies that failed.
     pub archived: usize,
     pub archive_failures: usize,
@@ -52,6 +55,15 @@ pub struct TickReport {
     pub oldest_in_flight_seconds: Option<u64>,
     /// Why the tick stopped early, if it did (`deadline`, a HeyGen or storage code).
     pub stopped: Option<String>,
+}
+
+/// A month's budget as a tick left it (the dashboard's spend against the cap).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TickBudget {
+    /// `{month}#{mode}`.
+    pub budget: String,
+    #[serde(flatten)]
+    pub view: crate::domain::BudgetView,
 }
 
 impl TickReport {
@@ -96,6 +108,9 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
     crate::metrics::tick(failed_to_work, r.queue_depth, r.in_flight, r.oldest_in_flight_seconds);
     if let Some(blocked) = r.budget_blocked {
         crate::metrics::budget_blocked(blocked);
+    }
+    for b in &r.budgets {
+        crate::metrics::budget(&b.budget, b.view.spent_seconds + b.view.reserved_seconds, b.view.cap_seconds);
     }
     report
 }
@@ -164,6 +179,12 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
         // Only a full pass knows every item that waits for its budget.
         if report.stopped.is_none() {
             report.budget_blocked = Some(dispatcher.blocked);
+        }
+        // The months it dispatched, as they now stand (the dashboard's spend).
+        for key in dispatcher.budgets_read() {
+            let row = deps.store.budget(&key).await?;
+            let view = row.view(row.cap(settings.budget_seconds));
+            report.budgets.push(TickBudget { budget: key.as_str().to_string(), view });
         }
     }
     let copies = super::copies::copy_videos(deps, &api_key, invocation).await?;

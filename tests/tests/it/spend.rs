@@ -89,6 +89,12 @@ async fn a_cap_of_110_admits_exactly_five_renders_of_20_while_the_trigger_and_tw
     // The gauge of a tick that read the whole queue.
     let again = workers[0].invoke(&tick).await.unwrap();
     assert_eq!((again["created"].as_u64(), again["budget_blocked"].as_u64()), (Some(0), Some(5)), "{again}");
+    // Spend against the cap, for the dashboard: this tick's view of the month.
+    let spend = tests::emf_metrics(&workers[0].logs());
+    let last = |name: &str| spend.iter().rev().find(|m| m.name == name).unwrap_or_else(|| panic!("no {name}"));
+    let month = vec![("Budget".to_string(), "2026-03#bible".to_string())];
+    assert_eq!((last("BudgetCommittedSeconds").value, &last("BudgetCommittedSeconds").dimensions), (100.0, &month));
+    assert_eq!((last("BudgetCapSeconds").value, &last("BudgetCapSeconds").dimensions), (110.0, &month));
     let blocked = |logs: &str| tests::emf_metrics(logs).into_iter().filter(|m| m.name == "BudgetBlocked").count();
     let written = blocked(&workers[0].logs());
     assert!(written >= 1, "the EMF line carries BudgetBlocked");

@@ -142,7 +142,11 @@ async fn the_worker_binary_ticks_through_the_runtime_api() {
     let errors = find("HeygenErrors");
     assert_eq!((errors.dimensions.clone(), errors.value), (vec![("Code".into(), "heygen_rejected".into())], 1.0));
     assert!(metrics.iter().all(|m| m.namespace == "HeygenPipeline"));
-    assert!(metrics.iter().filter(|m| m.name != "HeygenErrors").all(|m| m.dimensions.is_empty()), "{metrics:?}");
+    let dimensioned = ["HeygenErrors", "BudgetCommittedSeconds", "BudgetCapSeconds"];
+    assert!(metrics.iter().filter(|m| !dimensioned.contains(&m.name.as_str())).all(|m| m.dimensions.is_empty()));
+    // The month's spend as the tick left it: c-1 holds its 2 s; c-2's refusal gave its 2 s back.
+    let committed = find("BudgetCommittedSeconds");
+    assert_eq!((committed.value, committed.dimensions.clone()), (2.0, vec![("Budget".into(), "2026-03#bible".into())]));
     let create: serde_json::Value = serde_json::from_slice(&stack.creates_received().await[0].body).unwrap();
     assert_eq!(create["callback_url"], "https://api.example/cb", "the URL resolved when it was queued");
     assert_eq!(stack.tables.content_raw("c-1").await["heygen_status"], "pending");
