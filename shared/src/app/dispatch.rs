@@ -98,6 +98,14 @@ enum SlotPlan {
     Keep(Option<u32>),
 }
 
+/// A budget row as a dispatch believes it.
+#[derive(Clone, Copy, Debug)]
+struct Belief {
+    row: BudgetRow,
+    /// Read from the table since this dispatch last reserved in it.
+    fresh: bool,
+}
+
 /// Free render slots as this dispatch believes them, taken one at a time.
 struct SlotBook {
     free: VecDeque<u32>,
@@ -114,8 +122,9 @@ pub struct Dispatcher<'a, P: Ports> {
     fallback_callback: Option<String>,
     slots: Option<SlotBook>,
     /// Budget rows as this dispatch believes them: read on first use, kept up
-    /// to date with its own reservations, read again when one does not fit.
-    budgets: HashMap<BudgetKey, BudgetRow>,
+    /// to date with its own reservations, read again when one does not fit
+    /// (once, until a reservation changes it: others settle and release too).
+    budgets: HashMap<BudgetKey, Belief>,
     /// Items passed over for their budget (`BudgetBlocked`).
     pub blocked: usize,
     pacer: Pacer,
@@ -156,7 +165,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
 
     /// A budget row the caller has just read (the trigger): not read again.
     pub fn knowing_budget(mut self, key: BudgetKey, row: BudgetRow) -> Self {
-        self.budgets.insert(key, row);
+        self.budgets.insert(key, Belief { row, fresh: true });
         self
     }
 
@@ -262,13 +271,15 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         Some(Reservation { budget, seconds: seconds.max(1) })
     }
 
-    /// The budget row as this dispatch believes it; `fresh` reads it again.
+    /// The budget row as this dispatch believes it; `fresh` reads it again
+    /// unless it was read since this dispatch last reserved in it.
     async fn budget_row(&mut self, key: &BudgetKey, fresh: bool) -> Result<BudgetRow, StoreError> {
-        if !fresh && let Some(row) = self.budgets.get(key) {
-            return Ok(*row);
+        match self.budgets.get(key) {
+            Some(belief) if !fresh || belief.fresh => return Ok(belief.row),
+            _ => {}
         }
         let row = self.deps.store.budget(key).await?;
-        self.budgets.insert(key.clone(), row);
+        self.budgets.insert(key.clone(), Belief { row, fresh: true });
         Ok(row)
     }
 
@@ -301,6 +312,11 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
             };
             let cap = row.cap(settings_cap);
             if !row.fits(cap, reservation.seconds) {
+                if !fresh {
+                    // Believed full: others may have settled or released since.
+                    fresh = true;
+                    continue;
+                }
                 return Err(self.blocked(item, reservation).await);
             }
             let slot = match self.take_slot(&item.content_id).await {
@@ -314,13 +330,18 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
                 Ok(claim) => {
                     let mut row = row;
                     row.reserve(cap, reservation.seconds);
-                    self.budgets.insert(reservation.budget.clone(), row);
+                    self.budgets.insert(reservation.budget.clone(), Belief { row, fresh: false });
                     return Ok(claim);
                 }
                 // Definitely not written: the slot is free again.
+                // The row changed since it was read (others reserved, or the
+                // cap moved): read it again, once.
                 Err(StoreError::OverBudget) if !fresh => {
                     let _ = store.free_slot(slot, &item.content_id).await;
                     self.slots.get_or_insert_with(|| SlotBook { free: VecDeque::new() }).free.push_front(slot);
+                    if let Some(belief) = self.budgets.get_mut(&reservation.budget) {
+                        belief.fresh = false;
+                    }
                     fresh = true;
                 }
                 Err(StoreError::OverBudget) => {
