@@ -20,7 +20,7 @@ use crate::domain::{ContentItem, Timestamp, retry_backoff};
 use crate::error_chain::ErrorChain;
 use crate::heygen::RenderState;
 use crate::secret::SecretString;
-use crate::store::{Store, StoreError};
+use crate::store::{ArchiveStore, StoreError};
 
 /// What a tick's copies did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -31,7 +31,7 @@ use crate::domain::{
 use crate::error_chain::ErrorChain;
 use crate::heygen::{CreateVideo, Heygen, HeygenError};
 use crate::secret::SecretString;
-use crate::store::{Store, StoreError};
+use crate::store::{BudgetStore, QueueStore, SlotStore, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VideoStarted {

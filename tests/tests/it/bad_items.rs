@@ -12,7 +12,7 @@ use shared::app::Deps;
 use shared::app::trigger::{TriggerRequest, trigger_month};
 use shared::app::worker::tick;
 use shared::domain::{Mode, SlotHolder, Timestamp};
-use shared::store::{Store, StoreError};
+use shared::store::prelude::*;
 use shared::testkit::{FakeAnswer, FakeHeygen, Faulty, StaticSecret, StoreOp};
 use tests::lost_answers::LostAnswers;
 use tests::month::{

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
-use shared::store::Store;
+use shared::store::prelude::*;
 use tests::runtime_api::Function;
 use tests::stack::{Stack, event, with_body};
 use wiremock::matchers::{method, path};
