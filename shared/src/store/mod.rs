@@ -43,9 +43,8 @@ pub const ARCHIVE_KEY_VALUE: &str = "to_copy";
 pub const QUEUE_KEY_ATTR: &str = "heygen_queue";
 pub const QUEUE_KEY_VALUE: &str = "queued";
 
-/// The service's own attribute that puts an item in the sparse pending index: set
-/// (to [`PENDING_KEY_VALUE`]) while the item is pending, removed when it is not.
-pub const PENDING_KEY_ATTR: &str = "heygen_pending";
+/// The value of `heygen_pending`, the service's own attribute that puts an item
+/// in the sparse pending index while it is in flight (removed when it is not).
 pub const PENDING_KEY_VALUE: &str = "pending";
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
