@@ -6,7 +6,7 @@ use std::time::Duration;
 use devkit::runtime_api::Function;
 use serde_json::{Value, json};
 use shared::domain::Timestamp;
-use shared::store::Store;
+use shared::store::prelude::*;
 use tests::Tables;
 use tests::stack::{event, sign, with_body};
 

@@ -15,7 +15,7 @@
 //!              copies (the worker's durable copies); the one error enum, the
 //!              admin check, pacing, which HeyGen answers stop a batch or back
 //!              off (heygen_policy)
-//! store/       port + DynamoDB adapter: the three tables
+//! store/       port (six section traits) + DynamoDB adapter: the three tables
 //! heygen/      port + reqwest adapter: HeyGen v3 (create, status, bulk states)
 //! secret/      port + Secrets Manager adapter: the API key and webhook secret
 //! archive/     port + S3 adapter: streaming a video into the bucket

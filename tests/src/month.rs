@@ -10,7 +10,8 @@ use shared::app::trigger::{TriggerReport, TriggerRequest, trigger_month};
 use shared::app::worker::{TickReport, tick};
 use shared::app::{Deps, Invocation, Timing};
 use shared::domain::Mode;
-use shared::store::{DynamoStore, Store};
+use shared::store::DynamoStore;
+use shared::store::prelude::*;
 use shared::testkit::{FakeHeygen, Faulty, StaticSecret};
 use tokio::time::Instant;
 

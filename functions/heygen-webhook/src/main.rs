@@ -1,5 +1,6 @@
 //! The `heygen-webhook` Lambda: its handler behind the one entry point
-//! (`shared::lambda::serve_http`: configuration, clients and metrics, once).
+//! (`shared::lambda::serve_http_waking`: configuration, clients and metrics, once;
+//! the worker woken through `lambda_waker` when a render slot frees).
 
 // One invocation at a time: one thread, no hand-offs between worker threads
 // (about a quarter less time per warm invocation, measured by `make bench`).

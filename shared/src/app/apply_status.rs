@@ -4,7 +4,7 @@
 
 use crate::domain::{ContentItem, Outcome, Timestamp};
 use crate::heygen::VideoStatus;
-use crate::store::{Store, StoreError};
+use crate::store::{FlightStore, ReadStore, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
@@ -31,7 +31,7 @@ impl Applied {
 /// log line); otherwise nothing changes. Conditional on the item still being
 /// pending with this video: a stale or duplicate answer is
 /// [`StoreError::Conflict`].
-pub async fn apply_status<S: Store>(
+pub async fn apply_status<S: ReadStore + FlightStore>(
     store: &S,
     item: &ContentItem,
     video_id: &str,
@@ -50,7 +50,7 @@ pub async fn apply_status<S: Store>(
 }
 
 /// Writes a final answer (or a retry) and counts it.
-pub async fn apply_outcome<S: Store>(
+pub async fn apply_outcome<S: ReadStore + FlightStore>(
     store: &S,
     item: &ContentItem,
     video_id: &str,
@@ -87,7 +87,7 @@ pub async fn apply_outcome<S: Store>(
 /// Whether a render that just failed is tried again: the renders HeyGen started
 /// and that failed, this one included, are below the setting (refused creates
 /// do not count, amendment to 6.1 and 11), and the item has a place in the queue.
-async fn retries_left<S: Store>(store: &S, item: &ContentItem) -> Result<bool, StoreError> {
+async fn retries_left<S: ReadStore + FlightStore>(store: &S, item: &ContentItem) -> Result<bool, StoreError> {
     if item.heygen_queue_order.is_none() {
         return Ok(false);
     }

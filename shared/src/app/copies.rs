@@ -16,11 +16,11 @@ use tokio::time::Instant;
 use super::heygen_policy::ask_status;
 use super::{Deps, Invocation, Ports};
 use crate::archive::{ArchiveError, VideoArchive, loggable_url, video_key, video_url};
-use crate::domain::{ContentItem, Timestamp, retry_backoff};
+use crate::domain::{Backoff, ContentItem, Timestamp};
 use crate::error_chain::ErrorChain;
 use crate::heygen::RenderState;
 use crate::secret::SecretString;
-use crate::store::{Store, StoreError};
+use crate::store::{ArchiveStore, StoreError};
 
 /// What a tick's copies did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,8 +78,8 @@ pub async fn copy_videos<P: Ports>(
             }
             Err(err) => {
                 crate::metrics::archive_failed();
-                let attempts = item.heygen_archive_attempts.unwrap_or(0).saturating_add(1);
-                let retry_at = Timestamp::now().plus(retry_backoff(attempts));
+                let backoff = Backoff::after(item.heygen_archive_attempts, Timestamp::now());
+                let (attempts, retry_at) = (backoff.failures, backoff.until);
                 tracing::error!(
                     content_id = %item.content_id, video_id, key, attempts, retry_at = %retry_at,
                     error = %ErrorChain(&err), "video not copied; tried again after a back-off"

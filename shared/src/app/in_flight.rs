@@ -10,7 +10,7 @@ use super::refill::Freed;
 use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
-use crate::store::{Store, StoreError};
+use crate::store::{FlightStore, QueueStore, ReadStore, StoreError};
 
 /// `refresh` from the query string: absent, `false` or `true`; anything else
 /// (a repeated parameter included) is 400 naming the field.

@@ -18,7 +18,7 @@
 //! says "in flight" throughout; only the contract's own names say "pending" (the
 //! function `admin-pending`, the listing's `pending` array).
 //!
-//! May use `domain` and the ports (`store::Store`, `secret::SecretSource`,
+//! May use `domain` and the ports (the store's sections, `secret::SecretSource`,
 //! `heygen::Heygen`, `archive::VideoArchive`); names no adapter and no Lambda or
 //! HTTP type.
 

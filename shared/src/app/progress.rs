@@ -11,7 +11,7 @@ use crate::domain::{
     BudgetKey, BudgetView, ContentItem, EstimateBasis, ItemState, Mode, Month, Timestamp, VideoSeconds, seconds_left,
     typical_render_time,
 };
-use crate::store::Store;
+use crate::store::{BudgetStore, ReadStore};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProgressRequest {

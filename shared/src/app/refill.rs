@@ -6,7 +6,7 @@
 
 use super::{Deps, Ports};
 use crate::error_chain::ErrorChain;
-use crate::store::Store;
+use crate::store::QueueStore;
 
 /// Why the worker was woken, in its payload and the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

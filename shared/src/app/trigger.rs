@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::error_chain::ErrorChain;
 use crate::heygen::{Account, Heygen};
-use crate::store::{Store, StoreError};
+use crate::store::{BudgetStore, QueueStore, ReadStore, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TriggerRequest {

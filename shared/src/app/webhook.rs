@@ -12,7 +12,7 @@ use super::{ApiError, Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus};
 use crate::heygen::HeygenError;
 use crate::secret::SecretSource;
-use crate::store::{Store, StoreError};
+use crate::store::{ReadStore, StoreError};
 
 /// The video events this service acts on; every other event type is ignored.
 const VIDEO_EVENTS: [&str; 2] = ["avatar_video.success", "avatar_video.fail"];
@@ -167,7 +167,7 @@ pub async fn handle_notice<P: Ports>(
 }
 
 /// By `callback_id` (a content id), else, or when that names no item, by video id.
-async fn find_item<S: Store>(store: &S, notice: &Notice) -> Result<Option<ContentItem>, StoreError> {
+async fn find_item<S: ReadStore>(store: &S, notice: &Notice) -> Result<Option<ContentItem>, StoreError> {
     if let Some(callback_id) = &notice.callback_id
         && let Some(item) = store.get_content(callback_id).await?
     {

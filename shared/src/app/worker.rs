@@ -15,7 +15,7 @@ use super::{Deps, Invocation, Ports};
 use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Outcome, Timestamp, lost_video_text};
 use crate::error_chain::ErrorChain;
 use crate::secret::SecretString;
-use crate::store::{Store, StoreError};
+use crate::store::{BudgetStore, FlightStore, QueueStore, ReadStore, SlotStore, StoreError};
 
 /// What a tick did; also its log line and its metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

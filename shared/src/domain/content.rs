@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ItemMode, Timestamp};
+use super::{ItemMode, ScriptProblem, Timestamp, check_script};
 
 /// Where a content item's HeyGen job stands (`heygen_status`), read once when
 /// the item is decoded.
@@ -287,37 +287,6 @@ pub fn processing_order(a: &ContentItem, b: &ContentItem) -> Ordering {
     a.processing_key().cmp(&b.processing_key())
 }
 
-/// HeyGen's limit on an avatar script, counted in Unicode scalar values.
-pub const MAX_SCRIPT_CHARS: usize = 5_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ScriptProblem {
-    #[error("the item has no script")]
-    Missing,
-    #[error("the script is {chars} characters long; HeyGen accepts at most 5000")]
-    TooLong { chars: usize },
-}
-
-impl ScriptProblem {
-    /// The contract's per-item error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ScriptProblem::Missing => "script_missing",
-            ScriptProblem::TooLong { .. } => "script_too_long",
-        }
-    }
-}
-
-/// An empty (or blank) script is missing; over 5,000 characters is too long.
-pub fn check_script(script: Option<&str>) -> Result<&str, ScriptProblem> {
-    let script = script.filter(|s| !s.trim().is_empty()).ok_or(ScriptProblem::Missing)?;
-    let chars = script.chars().count();
-    if chars > MAX_SCRIPT_CHARS {
-        return Err(ScriptProblem::TooLong { chars });
-    }
-    Ok(script)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,19 +391,6 @@ mod tests {
         items.sort_by(processing_order);
         let ids: Vec<_> = items.iter().map(|i| i.content_id.as_str()).collect();
         assert_eq!(ids, ["c-2", "c-9", "c-0", "c-1"]);
-    }
-
-    #[test]
-    fn script_must_be_present_and_at_most_5000_scalar_values() {
-        assert_eq!(check_script(None), Err(ScriptProblem::Missing));
-        assert_eq!(check_script(Some("")), Err(ScriptProblem::Missing));
-        assert_eq!(check_script(Some("  \n")), Err(ScriptProblem::Missing));
-        let exact = "é".repeat(5_000); // 10,000 bytes, 5,000 scalar values
-        assert_eq!(check_script(Some(&exact)), Ok(exact.as_str()));
-        let over = "é".repeat(5_001);
-        assert_eq!(check_script(Some(&over)), Err(ScriptProblem::TooLong { chars: 5_001 }));
-        assert_eq!(ScriptProblem::Missing.code(), "script_missing");
-        assert_eq!(ScriptProblem::TooLong { chars: 1 }.code(), "script_too_long");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod content;
 mod creator;
 mod job;
 mod progress;
+mod script;
 mod settings;
 mod slots;
 mod timestamp;
@@ -19,14 +20,13 @@ pub use budget::{
     billed_seconds, estimate_seconds, learned_rate, usd, word_count,
 };
 pub use calendar::{ItemMode, Mode, ModeError, Month, MonthError};
-pub use content::{
-    Classification, ContentItem, JobStatus, MAX_SCRIPT_CHARS, ScriptProblem, check_script, processing_order,
-};
+pub use content::{Classification, ContentItem, JobStatus, processing_order};
 pub use creator::Creator;
 pub use job::{Backoff, Claim, Definiteness, Outcome, lost_video_text, request_error_text, retry_backoff};
 pub use progress::{
     COPY_TIME, DEFAULT_RENDER_TIME, EstimateBasis, ItemState, VideoSeconds, seconds_left, typical_render_time,
 };
+pub use script::{MAX_SCRIPT_CHARS, ScriptProblem, check_script};
 pub use settings::{MAX_RENDER_SLOTS, Settings};
 pub use slots::{HolderState, RenderSlot, SLOT_LEAK_AFTER, SlotHolder, slot_key};
 pub use timestamp::{Timestamp, TimestampError};

@@ -43,9 +43,8 @@ pub const ARCHIVE_KEY_VALUE: &str = "to_copy";
 pub const QUEUE_KEY_ATTR: &str = "heygen_queue";
 pub const QUEUE_KEY_VALUE: &str = "queued";
 
-/// The service's own attribute that puts an item in the sparse pending index: set
-/// (to [`PENDING_KEY_VALUE`]) while the item is pending, removed when it is not.
-pub const PENDING_KEY_ATTR: &str = "heygen_pending";
+/// The value of `heygen_pending`, the service's own attribute that puts an item
+/// in the sparse pending index while it is in flight (removed when it is not).
 pub const PENDING_KEY_VALUE: &str = "pending";
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -75,8 +74,20 @@ pub enum StoreError {
     },
 }
 
-/// The port every function uses.
-pub trait Store: Send + Sync {
+/// The store, section by section: each use case names the sections it uses,
+/// each adapter implements each section in the file of that section
+/// (`dynamo/`, `testkit/memory/`). [`Store`] is all of them, for the wiring.
+pub trait Store: ReadStore + QueueStore + FlightStore + SlotStore + ArchiveStore + BudgetStore {}
+
+impl<T: ReadStore + QueueStore + FlightStore + SlotStore + ArchiveStore + BudgetStore> Store for T {}
+
+/// Every section, for callers that use many: `use crate::store::prelude::*`.
+pub mod prelude {
+    pub use super::{ArchiveStore, BudgetStore, FlightStore, QueueStore, ReadStore, SlotStore, Store, StoreError};
+}
+
+/// The reads: settings, creators, content (contract section 3).
+pub trait ReadStore: Send + Sync {
     /// All known settings, in one request, with the section 3 fallbacks.
     fn settings(&self) -> impl Future<Output = Result<Settings, StoreError>> + Send;
 
@@ -105,7 +116,10 @@ pub trait Store: Send + Sync {
 
     /// The item whose current `heygen_video_id` is `video_id`.
     fn find_by_video_id(&self, video_id: &str) -> impl Future<Output = Result<Option<ContentItem>, StoreError>> + Send;
+}
 
+/// The render queue and the claims (contract sections 6.1 and 9).
+pub trait QueueStore: Send + Sync {
     /// Claims `item` as read: conditional on it still being claimable (eligible,
     /// or queued) and unchanged since it was read. Writes `requested`, a fresh
     /// claim id, the attempt number, the request time and the render slot it
@@ -152,6 +166,62 @@ pub trait Store: Send + Sync {
     /// may lag a write by a moment).
     fn count_queued(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
+    /// Records HeyGen's video id for a claim: conditional on the claim still being
+    /// this one and `requested`. The item becomes `pending`.
+    fn record_video(&self, claim: &Claim, video_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Releases a claim after a refused request: `failed` with `error`, the attempt
+    /// number advanced when the answer was definite (6.1); frees its slot.
+    fn release(
+        &self,
+        claim: &Claim,
+        error: &str,
+        definiteness: Definiteness,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Renders in flight: checks of HeyGen's status and its final answers (contract sections 6.3 and 11).
+pub trait FlightStore: Send + Sync {
+    /// Records that HeyGen's status of `video_id` was read at `now`: conditional
+    /// on the item still being pending on that video.
+    fn mark_checked(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that HeyGen said it does not know `video_id`: the check, and the
+    /// first such answer in `heygen_not_found_since` (kept if there is one).
+    /// Conditional on the item still being pending on that video.
+    fn mark_not_found(
+        &self,
+        content_id: &str,
+        video_id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Applies HeyGen's final answer about `video_id` to `item` (as read):
+    /// conditional on the item's `heygen_video_id` being that video, the item
+    /// still pending, and holding the reservation it was read with, which the
+    /// same step settles (a completion) or gives back (13.2). With
+    /// `attach_video`, a completion also sets `creator_video_url` and `status`
+    /// (unless the item has a video already). The item's slot is freed.
+    fn apply_outcome(
+        &self,
+        item: &ContentItem,
+        video_id: &str,
+        outcome: &Outcome,
+        now: Timestamp,
+        attach_video: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every item in flight, oldest `heygen_requested_at` first, ties by content id.
+    fn list_in_flight(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
+}
+
+/// The render slots (contract section 7) and what an item says of the slot it holds.
+pub trait SlotStore: Send + Sync {
     /// Slots `0..count`, as they stand (read consistently).
     fn render_slots(&self, count: u32) -> impl Future<Output = Result<Vec<RenderSlot>, StoreError>> + Send;
 
@@ -178,54 +248,10 @@ pub trait Store: Send + Sync {
     /// What the item says of its flight (status and slot only, read
     /// consistently), however unreadable the rest of it; `None`: no such item.
     fn holder_state(&self, content_id: &str) -> impl Future<Output = Result<Option<HolderState>, StoreError>> + Send;
+}
 
-    /// Records that HeyGen's status of `video_id` was read at `now`: conditional
-    /// on the item still being pending on that video.
-    fn mark_checked(
-        &self,
-        content_id: &str,
-        video_id: &str,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Records that HeyGen said it does not know `video_id`: the check, and the
-    /// first such answer in `heygen_not_found_since` (kept if there is one).
-    /// Conditional on the item still being pending on that video.
-    fn mark_not_found(
-        &self,
-        content_id: &str,
-        video_id: &str,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Records HeyGen's video id for a claim: conditional on the claim still being
-    /// this one and `requested`. The item becomes `pending`.
-    fn record_video(&self, claim: &Claim, video_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Releases a claim after a refused request: `failed` with `error`, the attempt
-    /// number advanced when the answer was definite (6.1); frees its slot.
-    fn release(
-        &self,
-        claim: &Claim,
-        error: &str,
-        definiteness: Definiteness,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Applies HeyGen's final answer about `video_id` to `item` (as read):
-    /// conditional on the item's `heygen_video_id` being that video, the item
-    /// still pending, and holding the reservation it was read with, which the
-    /// same step settles (a completion) or gives back (13.2). With
-    /// `attach_video`, a completion also sets `creator_video_url` and `status`
-    /// (unless the item has a video already). The item's slot is freed.
-    fn apply_outcome(
-        &self,
-        item: &ContentItem,
-        video_id: &str,
-        outcome: &Outcome,
-        now: Timestamp,
-        attach_video: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
+/// The durable copies (contract section 8).
+pub trait ArchiveStore: Send + Sync {
     /// Completed videos not yet copied (section 8), oldest completion first.
     fn list_unarchived(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
 
@@ -251,11 +277,11 @@ pub trait Store: Send + Sync {
         reason: &str,
         retry_at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
-    /// Every item in flight, oldest `heygen_requested_at` first, ties by content id.
-    fn list_in_flight(&self) -> impl Future<Output = Result<Vec<ContentItem>, StoreError>> + Send;
-
-    /// [`Store::claim`], reserving `reservation` in its budget in the same
+/// Budgets (contract section 13): the rows, the claims that reserve, the items passed over.
+pub trait BudgetStore: Send + Sync {
+    /// [`QueueStore::claim`], reserving `reservation` in its budget in the same
     /// all-or-nothing step (13.2): not written when `reserved + spent + seconds`
     /// would exceed `cap` or the cap is no longer `cap`
     /// ([`StoreError::OverBudget`]). Requeues, releases and outcomes give the

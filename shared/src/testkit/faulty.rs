@@ -11,7 +11,7 @@ use crate::domain::{
     Backoff, BudgetKey, BudgetRow, Cap, Claim, ContentItem, Creator, Definiteness, HolderState, Mode, Month, Outcome,
     RenderSlot, Reservation, Settings, SlotHolder, Timestamp,
 };
-use crate::store::{Store, StoreError};
+use crate::store::prelude::*;
 
 /// The store's operations, as a fault names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,7 +63,7 @@ pub struct Faulty<S> {
     calls: Mutex<HashMap<StoreOp, usize>>,
 }
 
-impl<S: Store> Faulty<S> {
+impl<S> Faulty<S> {
     pub fn new(inner: S) -> Self {
         Self { inner, faults: Vec::new(), calls: Mutex::new(HashMap::new()) }
     }
@@ -120,7 +120,7 @@ impl<S: Store> Faulty<S> {
     }
 }
 
-impl<S: Store> Store for Faulty<S> {
+impl<S: ReadStore> ReadStore for Faulty<S> {
     async fn settings(&self) -> Result<Settings, StoreError> {
         self.check(StoreOp::Settings, None).await?;
         self.inner.settings().await
@@ -145,7 +145,9 @@ impl<S: Store> Store for Faulty<S> {
         self.check(StoreOp::FindByVideoId, None).await?;
         self.inner.find_by_video_id(video_id).await
     }
+}
 
+impl<S: QueueStore> QueueStore for Faulty<S> {
     async fn claim(
         &self,
         item: &ContentItem,
@@ -173,34 +175,6 @@ impl<S: Store> Store for Faulty<S> {
         self.inner.dequeue(content_id).await
     }
 
-    async fn claim_reserving(
-        &self,
-        item: &ContentItem,
-        now: Timestamp,
-        stale_after: Duration,
-        slot: Option<u32>,
-        reservation: &Reservation,
-        cap: Cap,
-    ) -> Result<Claim, StoreError> {
-        self.check(StoreOp::Claim, Some(&item.content_id)).await?;
-        self.inner.claim_reserving(item, now, stale_after, slot, reservation, cap).await
-    }
-
-    async fn budget(&self, key: &BudgetKey) -> Result<BudgetRow, StoreError> {
-        self.check(StoreOp::Budget, None).await?;
-        self.inner.budget(key).await
-    }
-
-    async fn set_budget_cap(&self, key: &BudgetKey, cap: Option<u64>) -> Result<BudgetRow, StoreError> {
-        self.check(StoreOp::SetBudgetCap, None).await?;
-        self.inner.set_budget_cap(key, cap).await
-    }
-
-    async fn mark_blocked(&self, content_id: &str) -> Result<(), StoreError> {
-        self.check(StoreOp::MarkBlocked, Some(content_id)).await?;
-        self.inner.mark_blocked(content_id).await
-    }
-
     async fn requeue(
         &self,
         claim: &Claim,
@@ -221,6 +195,47 @@ impl<S: Store> Store for Faulty<S> {
         self.inner.count_queued().await
     }
 
+    async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+        self.check(StoreOp::RecordVideo, Some(&claim.content_id)).await?;
+        self.inner.record_video(claim, video_id).await
+    }
+
+    async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
+        self.check(StoreOp::Release, Some(&claim.content_id)).await?;
+        self.inner.release(claim, error, definiteness).await
+    }
+}
+
+impl<S: FlightStore> FlightStore for Faulty<S> {
+    async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.check(StoreOp::MarkChecked, Some(content_id)).await?;
+        self.inner.mark_checked(content_id, video_id, now).await
+    }
+
+    async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.check(StoreOp::MarkNotFound, Some(content_id)).await?;
+        self.inner.mark_not_found(content_id, video_id, now).await
+    }
+
+    async fn apply_outcome(
+        &self,
+        item: &ContentItem,
+        video_id: &str,
+        outcome: &Outcome,
+        now: Timestamp,
+        attach_video: bool,
+    ) -> Result<(), StoreError> {
+        self.check(StoreOp::ApplyOutcome, Some(&item.content_id)).await?;
+        self.inner.apply_outcome(item, video_id, outcome, now, attach_video).await
+    }
+
+    async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
+        self.check(StoreOp::ListInFlight, None).await?;
+        self.inner.list_in_flight().await
+    }
+}
+
+impl<S: SlotStore> SlotStore for Faulty<S> {
     async fn render_slots(&self, count: u32) -> Result<Vec<RenderSlot>, StoreError> {
         self.check(StoreOp::RenderSlots, None).await?;
         self.inner.render_slots(count).await
@@ -245,39 +260,9 @@ impl<S: Store> Store for Faulty<S> {
         self.check(StoreOp::HolderState, Some(content_id)).await?;
         self.inner.holder_state(content_id).await
     }
+}
 
-    async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.check(StoreOp::MarkNotFound, Some(content_id)).await?;
-        self.inner.mark_not_found(content_id, video_id, now).await
-    }
-
-    async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.check(StoreOp::MarkChecked, Some(content_id)).await?;
-        self.inner.mark_checked(content_id, video_id, now).await
-    }
-
-    async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
-        self.check(StoreOp::RecordVideo, Some(&claim.content_id)).await?;
-        self.inner.record_video(claim, video_id).await
-    }
-
-    async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
-        self.check(StoreOp::Release, Some(&claim.content_id)).await?;
-        self.inner.release(claim, error, definiteness).await
-    }
-
-    async fn apply_outcome(
-        &self,
-        item: &ContentItem,
-        video_id: &str,
-        outcome: &Outcome,
-        now: Timestamp,
-        attach_video: bool,
-    ) -> Result<(), StoreError> {
-        self.check(StoreOp::ApplyOutcome, Some(&item.content_id)).await?;
-        self.inner.apply_outcome(item, video_id, outcome, now, attach_video).await
-    }
-
+impl<S: ArchiveStore> ArchiveStore for Faulty<S> {
     async fn list_unarchived(&self) -> Result<Vec<ContentItem>, StoreError> {
         self.check(StoreOp::ListUnarchived, None).await?;
         self.inner.list_unarchived().await
@@ -304,9 +289,34 @@ impl<S: Store> Store for Faulty<S> {
         self.check(StoreOp::ArchiveFailed, Some(content_id)).await?;
         self.inner.archive_failed(content_id, video_id, reason, retry_at).await
     }
+}
 
-    async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
-        self.check(StoreOp::ListInFlight, None).await?;
-        self.inner.list_in_flight().await
+impl<S: BudgetStore> BudgetStore for Faulty<S> {
+    async fn claim_reserving(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+        reservation: &Reservation,
+        cap: Cap,
+    ) -> Result<Claim, StoreError> {
+        self.check(StoreOp::Claim, Some(&item.content_id)).await?;
+        self.inner.claim_reserving(item, now, stale_after, slot, reservation, cap).await
+    }
+
+    async fn budget(&self, key: &BudgetKey) -> Result<BudgetRow, StoreError> {
+        self.check(StoreOp::Budget, None).await?;
+        self.inner.budget(key).await
+    }
+
+    async fn set_budget_cap(&self, key: &BudgetKey, cap: Option<u64>) -> Result<BudgetRow, StoreError> {
+        self.check(StoreOp::SetBudgetCap, None).await?;
+        self.inner.set_budget_cap(key, cap).await
+    }
+
+    async fn mark_blocked(&self, content_id: &str) -> Result<(), StoreError> {
+        self.check(StoreOp::MarkBlocked, Some(content_id)).await?;
+        self.inner.mark_blocked(content_id).await
     }
 }

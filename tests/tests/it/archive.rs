@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::archive::S3Archive;
 use shared::config::ArchiveConfig;
 use shared::domain::{Outcome, Timestamp};
-use shared::store::Store;
+use shared::store::prelude::*;
 use tests::ApplyById;
 use tests::stack::Stack;
 use tests::{local_aws, unique_prefix};

@@ -12,7 +12,7 @@ use shared::app::Deps;
 use shared::app::trigger::{TriggerRequest, trigger_month};
 use shared::app::worker::tick;
 use shared::domain::{Mode, SlotHolder, Timestamp};
-use shared::store::{Store, StoreError};
+use shared::store::prelude::*;
 use shared::testkit::{FakeAnswer, FakeHeygen, Faulty, StaticSecret, StoreOp};
 use tests::lost_answers::LostAnswers;
 use tests::month::{
@@ -425,40 +425,4 @@ async fn the_simulator_of_make_dev_fakes_each_bad_item_on_request() {
         received += chunk.len() as u64;
     }
     assert!(received > 0 && received < announced, "{received} of {announced} bytes, then a stall");
-}
-
-#[tokio::test]
-async fn a_night_without_credit_leaves_the_item_its_render_attempts() {
-    // HeyGen refuses c-0-01's creates for want of credit on the trigger and five
-    // ticks (each refusal moves the key on), then accepts: that render fails,
-    // and with heygen_max_render_attempts = 2 it is rendered once more.
-    // Before, the six refusals had used up its attempts: failed for good.
-    let heygen = FakeHeygen::rendering_for(1);
-    heygen.plan("c-0-01", [FakeAnswer::InsufficientCredit; 6]);
-    heygen.fail_next_render("c-0-01");
-    let (tables, deps) = world(1, 1, 1, heygen).await;
-    let first = trigger(&deps).await;
-    assert_eq!(first.stopped.as_deref(), Some("heygen_insufficient_credit"), "{first:?}");
-    for _ in 0..5 {
-        let report = tick(&deps, &invocation(50)).await;
-        assert_eq!(report.stopped.as_deref(), Some("heygen_insufficient_credit"), "{report:?}");
-    }
-    tick_until(&deps, 10, |r| r.drained()).await;
-    let raw = tables.content_raw("c-0-01").await;
-    assert_eq!(
-        (raw["status"].as_str(), raw["heygen_status"].as_str()),
-        (Some("submitted"), Some("completed")),
-        "{raw}"
-    );
-    assert_eq!(raw["heygen_render_failures"], 1, "one render failed; six refusals counted nothing");
-    assert_eq!(raw["heygen_attempt"], 8, "every refusal and the failure moved the key on");
-    let keys: Vec<String> = deps.heygen.creates().into_iter().map(|(_, key)| key).collect();
-    assert_eq!(keys.len(), 8, "{keys:?}");
-    let key = shared::domain::BudgetKey::new("2026-03".parse().unwrap(), Mode::Bible);
-    let budget = deps.store.budget(&key).await.unwrap();
-    assert_eq!(
-        (budget.spent_seconds, budget.reserved_seconds),
-        (31, 0),
-        "refusals and the failure gave back; {budget:?}"
-    );
 }

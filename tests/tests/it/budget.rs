@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use shared::domain::{BudgetKey, BudgetRow, Cap, ContentItem, Definiteness, Mode, Outcome, Reservation, VideoSeconds};
-use shared::store::{Store, StoreError};
+use shared::store::prelude::*;
 use tests::ApplyById;
 use tests::lost_answers::LostAnswers;
 use tests::{Tables, local_aws};

@@ -12,7 +12,8 @@ use tests::ApplyById;
 
 use proptest::prelude::*;
 use shared::domain::{BudgetKey, Cap, Definiteness, Mode, Outcome, Reservation, VideoSeconds};
-use shared::store::{DynamoStore, Store, StoreError};
+use shared::store::DynamoStore;
+use shared::store::prelude::*;
 use tests::lost_answers::LostAnswers;
 use tests::{Tables, local_aws};
 

@@ -74,3 +74,49 @@ fn every_link_of_the_readme_and_the_docs_leads_somewhere() {
     assert!(checked >= 20, "only {checked} links found: is the link syntax still read right?");
     assert_eq!(relative_links("[a](b.md#x) [c](https://d) [e](#f) [g](../h)"), ["b.md", "../h"]);
 }
+
+#[test]
+fn every_integration_test_module_is_listed_in_the_testing_doc() {
+    let testing = std::fs::read_to_string(root().join("docs/testing.md")).unwrap();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests/tests/it")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name == "main.rs" || !name.ends_with(".rs") {
+            continue;
+        }
+        // Named as `it/x.rs`, or beside another module of its row as `x.rs`.
+        if !testing.contains(&format!("`it/{name}`")) && !testing.contains(&format!("`{name}`")) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "docs/testing.md does not list {missing:?}");
+}
+
+/// The Rust files below `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_rust_file_is_over_450_lines() {
+    let mut files = Vec::new();
+    for dir in ["shared", "functions", "lambda-waker", "tests", "devkit", "local", "bench"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    assert!(files.len() > 50, "found {} files", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > 450).then(|| format!("{} ({lines})", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "over 450 lines: {long:?}");
+}

@@ -25,6 +25,7 @@ mod store;
 mod store_outcomes;
 mod store_parity;
 mod template;
+mod template_operations;
 mod trigger;
 mod trigger_properties;
 mod trigger_requests;

@@ -6,7 +6,7 @@ use tests::ApplyById;
 
 use serde_json::{Value, json};
 use shared::domain::{ContentItem, Definiteness, Outcome, Timestamp};
-use shared::store::{Store, StoreError};
+use shared::store::prelude::*;
 use tests::Tables;
 
 const STALE: Duration = Duration::from_secs(600);

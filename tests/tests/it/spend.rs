@@ -2,16 +2,21 @@
 //! admits exactly the renders it has room for while the trigger and two workers
 //! race, completions that settle at HeyGen's shorter durations and free room for
 //! exactly the renders the arithmetic allows, doubled notices and a racing
-//! refresh that settle each render once.
+//! refresh that settle each render once; refused creates that keep the item's
+//! render attempts.
 
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
-use shared::store::Store;
+use shared::store::prelude::*;
 use tests::runtime_api::Function;
 use tests::stack::{Stack, event, with_body};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
+
+use shared::domain::Mode;
+use shared::testkit::{FakeAnswer, FakeHeygen};
+use tests::month::{invocation, tick_until, trigger, world};
 
 use crate::refill::{Heygen, env, notice};
 
@@ -241,4 +246,40 @@ async fn estimates_are_written_with_the_queue_at_the_creators_learned_rate() {
     assert_eq!(stack.tables.content_raw("c-04").await["heygen_estimated_seconds"], 34);
     assert_eq!(stack.tables.content_raw("c-05").await["heygen_estimated_seconds"], 10);
     assert_eq!(body["estimated_seconds"], 44, "{body}");
+}
+
+#[tokio::test]
+async fn a_night_without_credit_leaves_the_item_its_render_attempts() {
+    // HeyGen refuses c-0-01's creates for want of credit on the trigger and five
+    // ticks (each refusal moves the key on), then accepts: that render fails,
+    // and with heygen_max_render_attempts = 2 it is rendered once more.
+    // Before, the six refusals had used up its attempts: failed for good.
+    let heygen = FakeHeygen::rendering_for(1);
+    heygen.plan("c-0-01", [FakeAnswer::InsufficientCredit; 6]);
+    heygen.fail_next_render("c-0-01");
+    let (tables, deps) = world(1, 1, 1, heygen).await;
+    let first = trigger(&deps).await;
+    assert_eq!(first.stopped.as_deref(), Some("heygen_insufficient_credit"), "{first:?}");
+    for _ in 0..5 {
+        let report = shared::app::worker::tick(&deps, &invocation(50)).await;
+        assert_eq!(report.stopped.as_deref(), Some("heygen_insufficient_credit"), "{report:?}");
+    }
+    tick_until(&deps, 10, |r| r.drained()).await;
+    let raw = tables.content_raw("c-0-01").await;
+    assert_eq!(
+        (raw["status"].as_str(), raw["heygen_status"].as_str()),
+        (Some("submitted"), Some("completed")),
+        "{raw}"
+    );
+    assert_eq!(raw["heygen_render_failures"], 1, "one render failed; six refusals counted nothing");
+    assert_eq!(raw["heygen_attempt"], 8, "every refusal and the failure moved the key on");
+    let keys: Vec<String> = deps.heygen.creates().into_iter().map(|(_, key)| key).collect();
+    assert_eq!(keys.len(), 8, "{keys:?}");
+    let key = shared::domain::BudgetKey::new("2026-03".parse().unwrap(), Mode::Bible);
+    let budget = deps.store.budget(&key).await.unwrap();
+    assert_eq!(
+        (budget.spent_seconds, budget.reserved_seconds),
+        (31, 0),
+        "refusals and the failure gave back; {budget:?}"
+    );
 }

@@ -7,7 +7,7 @@ use tests::ApplyById;
 use serde_json::{Value, json};
 use shared::domain::Timestamp;
 use shared::domain::{Definiteness, Mode, Month, Outcome};
-use shared::store::{Store, StoreError};
+use shared::store::prelude::*;
 use tests::{Tables, local_aws};
 
 pub(crate) const STALE: Duration = Duration::from_secs(600);

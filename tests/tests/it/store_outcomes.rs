@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use shared::domain::{Definiteness, Outcome};
-use shared::store::{Store, StoreError};
+use shared::store::prelude::*;
 use tests::ApplyById;
 use tests::Tables;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tests::ApplyById;
 
 use shared::domain::{ContentItem, Definiteness, Outcome, Timestamp};
-use shared::store::{Store, StoreError};
+use shared::store::prelude::*;
 use shared::testkit::MemoryStore;
 use tests::Tables;
 

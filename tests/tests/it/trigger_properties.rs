@@ -15,7 +15,7 @@ use shared::app::trigger::{TriggerRequest, trigger_month};
 use shared::app::{Deps, Invocation, Timing};
 use shared::config::{Config, TableNames};
 use shared::domain::{ContentItem, Creator, JobStatus, Mode, Timestamp};
-use shared::store::Store;
+use shared::store::prelude::*;
 use shared::testkit::{FakeAnswer, FakeHeygen, Faulty, MemoryStore, StaticSecret, StoreOp};
 
 /// The ports as the fakes serve them.

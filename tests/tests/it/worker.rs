@@ -13,7 +13,7 @@ use shared::app::{Deps, Timing};
 use shared::domain::{Outcome, Timestamp};
 use shared::heygen::{CreateVideo, Heygen, RenderState, VideoStatus};
 use shared::secret::SecretString;
-use shared::store::Store;
+use shared::store::prelude::*;
 use shared::testkit::{FakeHeygen, StoreOp};
 use tests::month::{Moto, counted, drain, every_item_has_one_video, invocation, trigger, world};
 use tests::runtime_api::Function;

@@ -171,50 +171,79 @@ impl DynamoStore {
     }
 }
 
-pub(super) async fn budget(store: &DynamoStore, key: &BudgetKey) -> Result<BudgetRow, StoreError> {
-    let out = store
-        .client
-        .get_item()
-        .table_name(&store.tables.settings)
-        .key("key", s(key.item_key()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| unavailable("GetItem (budget)", e))?;
-    Ok(row_of(out.item.as_ref()))
-}
+impl BudgetStore for DynamoStore {
+    async fn claim_reserving(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+        reservation: &Reservation,
+        cap: Cap,
+    ) -> Result<Claim, StoreError> {
+        let store = self;
+        if !item.is_claimable(now, stale_after) {
+            return Err(StoreError::Conflict);
+        }
+        if cap.seconds().is_some_and(|cap| reservation.seconds > cap) {
+            return Err(StoreError::OverBudget);
+        }
+        let reserve = store.reserve_write(&reservation.budget, reservation.seconds, cap);
+        let (claim, req) = queue::claim_write(store, item, now, stale_after, slot, Some(reservation.clone()));
+        let writes = vec![DynamoStore::as_transact(&req)?, DynamoStore::as_transact(&reserve)?];
+        match store.transact("TransactWriteItems (claim)", writes).await? {
+            Ok(()) => Ok(claim),
+            // As for a claim: an applied transaction whose answer was lost.
+            Err(budget::Cancelled::Condition(0)) if store.holds(&claim, |_| true).await? => Ok(claim),
+            Err(budget::Cancelled::Condition(0)) => Err(StoreError::Conflict),
+            Err(budget::Cancelled::Condition(_)) => Err(StoreError::OverBudget),
+        }
+    }
 
-pub(super) async fn set_budget_cap(
-    store: &DynamoStore,
-    key: &BudgetKey,
-    cap: Option<u64>,
-) -> Result<BudgetRow, StoreError> {
-    let req = store
-        .client
-        .update_item()
-        .table_name(&store.tables.settings)
-        .key("key", s(key.item_key()))
-        .return_values(ReturnValue::AllNew);
-    let req = match cap {
-        Some(cap) => req.update_expression("SET cap_seconds = :cap").expression_attribute_values(":cap", n64(cap)),
-        None => req.update_expression("REMOVE cap_seconds"),
-    };
-    let out = req.send().await.map_err(|e| update_error("UpdateItem (budget cap)", e))?;
-    Ok(row_of(out.attributes.as_ref()))
-}
+    async fn budget(&self, key: &BudgetKey) -> Result<BudgetRow, StoreError> {
+        let store = self;
+        let out = store
+            .client
+            .get_item()
+            .table_name(&store.tables.settings)
+            .key("key", s(key.item_key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem (budget)", e))?;
+        Ok(row_of(out.item.as_ref()))
+    }
 
-pub(super) async fn mark_blocked(store: &DynamoStore, content_id: &str) -> Result<(), StoreError> {
-    store
-        .client
-        .update_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(content_id))
-        .update_expression("SET heygen_blocked = :blocked")
-        .condition_expression("heygen_status = :queued AND attribute_not_exists(heygen_blocked)")
-        .expression_attribute_values(":blocked", s(BLOCKED_BY_BUDGET))
-        .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-        .send()
-        .await
-        .map_err(|e| update_error("UpdateItem (blocked by budget)", e))?;
-    Ok(())
+    async fn set_budget_cap(&self, key: &BudgetKey, cap: Option<u64>) -> Result<BudgetRow, StoreError> {
+        let store = self;
+        let req = store
+            .client
+            .update_item()
+            .table_name(&store.tables.settings)
+            .key("key", s(key.item_key()))
+            .return_values(ReturnValue::AllNew);
+        let req = match cap {
+            Some(cap) => req.update_expression("SET cap_seconds = :cap").expression_attribute_values(":cap", n64(cap)),
+            None => req.update_expression("REMOVE cap_seconds"),
+        };
+        let out = req.send().await.map_err(|e| update_error("UpdateItem (budget cap)", e))?;
+        Ok(row_of(out.attributes.as_ref()))
+    }
+
+    async fn mark_blocked(&self, content_id: &str) -> Result<(), StoreError> {
+        let store = self;
+        store
+            .client
+            .update_item()
+            .table_name(&store.tables.content)
+            .key("content_id", s(content_id))
+            .update_expression("SET heygen_blocked = :blocked")
+            .condition_expression("heygen_status = :queued AND attribute_not_exists(heygen_blocked)")
+            .expression_attribute_values(":blocked", s(BLOCKED_BY_BUDGET))
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (blocked by budget)", e))?;
+        Ok(())
+    }
 }

@@ -132,26 +132,6 @@ impl DynamoStore {
     }
 }
 
-pub(super) async fn mark_not_found(
-    store: &DynamoStore,
-    content_id: &str,
-    video_id: &str,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let update = "SET heygen_checked_at = :now, heygen_not_found_since = if_not_exists(heygen_not_found_since, :now)";
-    store.check_recorded(content_id, video_id, now, update, "UpdateItem (mark not found)").await
-}
-
-pub(super) async fn mark_checked(
-    store: &DynamoStore,
-    content_id: &str,
-    video_id: &str,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let update = "SET heygen_checked_at = :now REMOVE heygen_not_found_since";
-    store.check_recorded(content_id, video_id, now, update, "UpdateItem (mark checked)").await
-}
-
 /// The outcome's write, conditional also on the item holding `reservation`
 /// (or none) as read, so that its settlement happens with it or not at all.
 fn holding(req: UpdateItemFluentBuilder, reservation: Option<&Reservation>) -> UpdateItemFluentBuilder {
@@ -164,72 +144,89 @@ fn holding(req: UpdateItemFluentBuilder, reservation: Option<&Reservation>) -> U
     }
 }
 
-pub(super) async fn apply_outcome(
-    store: &DynamoStore,
-    item: &ContentItem,
-    video_id: &str,
-    outcome: &Outcome,
-    now: Timestamp,
-    attach_video: bool,
-) -> Result<(), StoreError> {
-    let operation = "UpdateItem (apply outcome)";
-    let content_id = item.content_id.as_str();
-    let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
-    // A retried render is not archived: it is queued again.
-    let archive = !attach_video;
-    // What the item holds while its render is in flight is what its claim wrote
-    // (the video is recorded after it, and only a new claim changes either):
-    // read with the video, it is what this write settles, conditionally.
-    let reservation = item.reservation();
-    let billed = match (outcome, &reservation) {
-        (Outcome::Completed { duration, .. }, Some(reservation)) => {
-            Some(crate::domain::billed_seconds(*duration, reservation.seconds))
-        }
-        _ => None,
-    };
-    let write = |attach: bool, archive: bool| {
-        holding(store.outcome_update(content_id, video_id, outcome, now, attach, archive), reservation.as_ref())
-    };
-    let Some(held) = reservation.as_ref() else {
-        // Nothing reserved (claimed before budgets): one write, whose old image
-        // names the slot to free.
-        let first = write(attach, archive).return_values(ReturnValue::UpdatedOld).send().await;
-        let written = match first.map_err(|e| update_error(operation, e)) {
-            // The platform's video wins (contract section 3): if one was attached
-            // meanwhile, record HeyGen's answer alone. The second write's own
-            // condition says whether the item was settled instead.
-            Err(StoreError::Conflict) if attach => {
-                let second = write(false, false).return_values(ReturnValue::UpdatedOld).send().await;
-                second.map_err(|e| update_error(operation, e))?
+impl FlightStore for DynamoStore {
+    async fn mark_checked(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let store = self;
+        let update = "SET heygen_checked_at = :now REMOVE heygen_not_found_since";
+        store.check_recorded(content_id, video_id, now, update, "UpdateItem (mark checked)").await
+    }
+
+    async fn mark_not_found(&self, content_id: &str, video_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let store = self;
+        let update =
+            "SET heygen_checked_at = :now, heygen_not_found_since = if_not_exists(heygen_not_found_since, :now)";
+        store.check_recorded(content_id, video_id, now, update, "UpdateItem (mark not found)").await
+    }
+
+    async fn apply_outcome(
+        &self,
+        item: &ContentItem,
+        video_id: &str,
+        outcome: &Outcome,
+        now: Timestamp,
+        attach_video: bool,
+    ) -> Result<(), StoreError> {
+        let store = self;
+        let operation = "UpdateItem (apply outcome)";
+        let content_id = item.content_id.as_str();
+        let attach = attach_video && matches!(outcome, Outcome::Completed { .. });
+        // A retried render is not archived: it is queued again.
+        let archive = !attach_video;
+        // What the item holds while its render is in flight is what its claim wrote
+        // (the video is recorded after it, and only a new claim changes either):
+        // read with the video, it is what this write settles, conditionally.
+        let reservation = item.reservation();
+        let billed = match (outcome, &reservation) {
+            (Outcome::Completed { duration, .. }, Some(reservation)) => {
+                Some(crate::domain::billed_seconds(*duration, reservation.seconds))
             }
-            other => other?,
-        };
-        let old_slot = match written.attributes.as_ref().and_then(|old| old.get("heygen_slot")) {
-            Some(AttributeValue::N(index)) => index.parse().ok(),
             _ => None,
         };
-        store.free_claim_slot(content_id, old_slot).await;
-        return Ok(());
-    };
-    // Settled with what HeyGen billed, or given back, in the same step (13.2).
-    match store.write_settling(operation, write(attach, archive), Some(held), billed).await {
-        // As above: the platform's video wins.
-        Err(StoreError::Conflict) if attach => {
-            store.write_settling(operation, write(false, false), Some(held), billed).await?;
+        let write = |attach: bool, archive: bool| {
+            holding(store.outcome_update(content_id, video_id, outcome, now, attach, archive), reservation.as_ref())
+        };
+        let Some(held) = reservation.as_ref() else {
+            // Nothing reserved (claimed before budgets): one write, whose old image
+            // names the slot to free.
+            let first = write(attach, archive).return_values(ReturnValue::UpdatedOld).send().await;
+            let written = match first.map_err(|e| update_error(operation, e)) {
+                // The platform's video wins (contract section 3): if one was attached
+                // meanwhile, record HeyGen's answer alone. The second write's own
+                // condition says whether the item was settled instead.
+                Err(StoreError::Conflict) if attach => {
+                    let second = write(false, false).return_values(ReturnValue::UpdatedOld).send().await;
+                    second.map_err(|e| update_error(operation, e))?
+                }
+                other => other?,
+            };
+            let old_slot = match written.attributes.as_ref().and_then(|old| old.get("heygen_slot")) {
+                Some(AttributeValue::N(index)) => index.parse().ok(),
+                _ => None,
+            };
+            store.free_claim_slot(content_id, old_slot).await;
+            return Ok(());
+        };
+        // Settled with what HeyGen billed, or given back, in the same step (13.2).
+        match store.write_settling(operation, write(attach, archive), Some(held), billed).await {
+            // As above: the platform's video wins.
+            Err(StoreError::Conflict) if attach => {
+                store.write_settling(operation, write(false, false), Some(held), billed).await?;
+            }
+            other => other?,
         }
-        other => other?,
+        // The item left flight: its slot, as claimed, is free again.
+        store.free_claim_slot(content_id, item.heygen_slot).await;
+        Ok(())
     }
-    // The item left flight: its slot, as claimed, is free again.
-    store.free_claim_slot(content_id, item.heygen_slot).await;
-    Ok(())
-}
 
-pub(super) async fn list_in_flight(store: &DynamoStore) -> Result<Vec<ContentItem>, StoreError> {
-    let mut items = store.sparse_index(index::CONTENT_PENDING, "heygen_pending", PENDING_KEY_VALUE).await?;
-    // The index is eventually consistent: keep what the items themselves say.
-    items.retain(ContentItem::is_pending);
-    items.sort_by(|a, b| {
-        (a.heygen_requested_at, a.content_id.as_str()).cmp(&(b.heygen_requested_at, b.content_id.as_str()))
-    });
-    Ok(items)
+    async fn list_in_flight(&self) -> Result<Vec<ContentItem>, StoreError> {
+        let store = self;
+        let mut items = store.sparse_index(index::CONTENT_PENDING, "heygen_pending", PENDING_KEY_VALUE).await?;
+        // The index is eventually consistent: keep what the items themselves say.
+        items.retain(ContentItem::is_pending);
+        items.sort_by(|a, b| {
+            (a.heygen_requested_at, a.content_id.as_str()).cmp(&(b.heygen_requested_at, b.content_id.as_str()))
+        });
+        Ok(items)
+    }
 }

@@ -52,7 +52,7 @@ impl DynamoStore {
 /// The claim's write, and the claim it makes: with `reservation`, the item
 /// holds it from now on; without, it keeps what it held as read (a stale claim
 /// recovered).
-fn claim_write(
+pub(super) fn claim_write(
     store: &DynamoStore,
     item: &ContentItem,
     now: Timestamp,
@@ -102,226 +102,204 @@ fn claim_write(
     (claim, DynamoStore::claimable_condition(req, item, now, stale_after, true))
 }
 
-pub(super) async fn claim(
-    store: &DynamoStore,
-    item: &ContentItem,
-    now: Timestamp,
-    stale_after: Duration,
-    slot: Option<u32>,
-) -> Result<Claim, StoreError> {
-    if !item.is_claimable(now, stale_after) {
-        return Err(StoreError::Conflict);
+impl QueueStore for DynamoStore {
+    async fn claim(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        slot: Option<u32>,
+    ) -> Result<Claim, StoreError> {
+        let store = self;
+        if !item.is_claimable(now, stale_after) {
+            return Err(StoreError::Conflict);
+        }
+        let (claim, req) = claim_write(store, item, now, stale_after, slot, None);
+        match req.send().await.map_err(|e| update_error("UpdateItem (claim)", e)) {
+            Ok(_) => Ok(claim),
+            // The SDK retries a write whose answer was lost (a timeout, a 500); if
+            // the first try was applied, the retry fails on its own claim.
+            Err(StoreError::Conflict) if store.holds(&claim, |_| true).await? => Ok(claim),
+            Err(err) => Err(err),
+        }
     }
-    let (claim, req) = claim_write(store, item, now, stale_after, slot, None);
-    match req.send().await.map_err(|e| update_error("UpdateItem (claim)", e)) {
-        Ok(_) => Ok(claim),
-        // The SDK retries a write whose answer was lost (a timeout, a 500); if
-        // the first try was applied, the retry fails on its own claim.
-        Err(StoreError::Conflict) if store.holds(&claim, |_| true).await? => Ok(claim),
-        Err(err) => Err(err),
-    }
-}
 
-pub(super) async fn claim_reserving(
-    store: &DynamoStore,
-    item: &ContentItem,
-    now: Timestamp,
-    stale_after: Duration,
-    slot: Option<u32>,
-    reservation: &Reservation,
-    cap: Cap,
-) -> Result<Claim, StoreError> {
-    if !item.is_claimable(now, stale_after) {
-        return Err(StoreError::Conflict);
-    }
-    if cap.seconds().is_some_and(|cap| reservation.seconds > cap) {
-        return Err(StoreError::OverBudget);
-    }
-    let reserve = store.reserve_write(&reservation.budget, reservation.seconds, cap);
-    let (claim, req) = claim_write(store, item, now, stale_after, slot, Some(reservation.clone()));
-    let writes = vec![DynamoStore::as_transact(&req)?, DynamoStore::as_transact(&reserve)?];
-    match store.transact("TransactWriteItems (claim)", writes).await? {
-        Ok(()) => Ok(claim),
-        // As for a claim: an applied transaction whose answer was lost.
-        Err(budget::Cancelled::Condition(0)) if store.holds(&claim, |_| true).await? => Ok(claim),
-        Err(budget::Cancelled::Condition(0)) => Err(StoreError::Conflict),
-        Err(budget::Cancelled::Condition(_)) => Err(StoreError::OverBudget),
-    }
-}
-
-pub(super) async fn enqueue(
-    store: &DynamoStore,
-    item: &ContentItem,
-    now: Timestamp,
-    stale_after: Duration,
-    callback_url: &str,
-) -> Result<(), StoreError> {
-    if item.classify(now, stale_after) != Classification::Eligible {
-        return Err(StoreError::Conflict);
-    }
-    let set_estimate =
-        if item.heygen_estimated_seconds.is_some() { ", heygen_estimated_seconds = :estimate" } else { "" };
-    let mut req = store
-        .client
-        .update_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(&item.content_id))
-        .update_expression(format!(
-            "SET heygen_status = :queued_status, heygen_queued_at = :now, heygen_callback_url = :callback, \
+    async fn enqueue(
+        &self,
+        item: &ContentItem,
+        now: Timestamp,
+        stale_after: Duration,
+        callback_url: &str,
+    ) -> Result<(), StoreError> {
+        let store = self;
+        if item.classify(now, stale_after) != Classification::Eligible {
+            return Err(StoreError::Conflict);
+        }
+        let set_estimate =
+            if item.heygen_estimated_seconds.is_some() { ", heygen_estimated_seconds = :estimate" } else { "" };
+        let mut req = store
+            .client
+            .update_item()
+            .table_name(&store.tables.content)
+            .key("content_id", s(&item.content_id))
+            .update_expression(format!(
+                "SET heygen_status = :queued_status, heygen_queued_at = :now, heygen_callback_url = :callback, \
              heygen_queue = :queue_key, heygen_queue_order = :order{set_estimate}, \
              heygen_render_failures = if_not_exists(heygen_render_failures, :zero) \
              REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_retry_at, heygen_create_failures, \
              heygen_blocked"
-        ))
-        .expression_attribute_values(":queued_status", s(JobStatus::Queued.as_str()))
-        .expression_attribute_values(":now", s(now.to_string()))
-        .expression_attribute_values(":callback", s(callback_url))
-        .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
-        .expression_attribute_values(":order", s(item.queue_order()))
-        .expression_attribute_values(":zero", n(0));
-    if let Some(estimate) = item.heygen_estimated_seconds {
-        req = req.expression_attribute_values(":estimate", budget::n64(estimate));
-    }
-    DynamoStore::claimable_condition(req, item, now, stale_after, false)
-        .send()
-        .await
-        .map_err(|e| update_error("UpdateItem (enqueue)", e))?;
-    Ok(())
-}
-
-pub(super) async fn dequeue(store: &DynamoStore, content_id: &str) -> Result<(), StoreError> {
-    store
-        .client
-        .update_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(content_id))
-        .update_expression(
-            "REMOVE heygen_status, heygen_queue, heygen_queue_order, heygen_queued_at, heygen_callback_url",
-        )
-        .condition_expression("heygen_status = :queued")
-        .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-        .send()
-        .await
-        .map_err(|e| update_error("UpdateItem (dequeue)", e))?;
-    Ok(())
-}
-
-pub(super) async fn requeue(
-    store: &DynamoStore,
-    claim: &Claim,
-    definiteness: Definiteness,
-    backoff: Option<Backoff>,
-) -> Result<(), StoreError> {
-    let set_backoff =
-        if backoff.is_some() { ", heygen_retry_at = :retry_at, heygen_create_failures = :failures" } else { "" };
-    let mut req = store
-        .client
-        .update_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(&claim.content_id))
-        .update_expression(format!(
-            "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_attempt = :attempt{set_backoff} \
-             REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_reserved_seconds, heygen_reserved_budget"
-        ));
-    if let Some(backoff) = backoff {
-        req = req
-            .expression_attribute_values(":retry_at", s(backoff.until.to_string()))
-            .expression_attribute_values(":failures", n(backoff.failures));
-    }
-    let req = req
-        .condition_expression(
-            "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
-        )
-        .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-        .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
-        .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
-        .expression_attribute_values(":claim", s(&claim.claim_id))
-        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()));
-    // Back in the queue, its reservation given back in the same step (13.2).
-    store.write_settling("UpdateItem (requeue)", req, claim.reservation.as_ref(), None).await?;
-    store.free_claim_slot(&claim.content_id, claim.slot).await;
-    Ok(())
-}
-
-pub(super) async fn list_queued(store: &DynamoStore) -> Result<Vec<ContentItem>, StoreError> {
-    let mut items = store.sparse_index(index::CONTENT_QUEUE, "heygen_queue", QUEUE_KEY_VALUE).await?;
-    // The index is eventually consistent: keep what the items themselves say.
-    items.retain(ContentItem::is_queued);
-    items.sort_by_key(ContentItem::queue_order);
-    Ok(items)
-}
-
-pub(super) async fn count_queued(store: &DynamoStore) -> Result<usize, StoreError> {
-    // DynamoDB counts a page (1 MB of the index) at a time: the SDK's paginator
-    // follows them, as the listings do.
-    let mut pages = store
-        .client
-        .query()
-        .table_name(&store.tables.content)
-        .index_name(index::CONTENT_QUEUE)
-        .key_condition_expression("#k = :v")
-        .expression_attribute_names("#k", QUEUE_KEY_ATTR)
-        .expression_attribute_values(":v", s(QUEUE_KEY_VALUE))
-        .select(Select::Count)
-        .into_paginator()
-        .send();
-    let mut count = 0usize;
-    while let Some(page) = pages.next().await {
-        count += usize::try_from(page.map_err(|e| unavailable("Query", e))?.count).unwrap_or(0);
-    }
-    Ok(count)
-}
-
-pub(super) async fn record_video(store: &DynamoStore, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
-    let sent = store
-        .client
-        .update_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(&claim.content_id))
-        .update_expression("SET heygen_video_id = :vid, heygen_status = :pending REMOVE heygen_create_failures")
-        .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
-        .expression_attribute_values(":vid", s(video_id))
-        .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-        .expression_attribute_values(":claim", s(&claim.claim_id))
-        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
-        .send()
-        .await
-        .map_err(|e| update_error("UpdateItem (record video)", e));
-    match sent {
-        Ok(_) => Ok(()),
-        // As for a claim: an applied write whose answer was lost.
-        Err(StoreError::Conflict)
-            if store.holds(claim, |item| item.heygen_video_id.as_deref() == Some(video_id)).await? =>
-        {
-            Ok(())
+            ))
+            .expression_attribute_values(":queued_status", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":callback", s(callback_url))
+            .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+            .expression_attribute_values(":order", s(item.queue_order()))
+            .expression_attribute_values(":zero", n(0));
+        if let Some(estimate) = item.heygen_estimated_seconds {
+            req = req.expression_attribute_values(":estimate", budget::n64(estimate));
         }
-        Err(err) => Err(err),
+        DynamoStore::claimable_condition(req, item, now, stale_after, false)
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (enqueue)", e))?;
+        Ok(())
     }
-}
 
-pub(super) async fn release(
-    store: &DynamoStore,
-    claim: &Claim,
-    error: &str,
-    definiteness: Definiteness,
-) -> Result<(), StoreError> {
-    let req = store
-        .client
-        .update_item()
-        .table_name(&store.tables.content)
-        .key("content_id", s(&claim.content_id))
-        .update_expression(
-            "SET heygen_status = :failed, heygen_error = :error, heygen_attempt = :attempt \
+    async fn dequeue(&self, content_id: &str) -> Result<(), StoreError> {
+        let store = self;
+        store
+            .client
+            .update_item()
+            .table_name(&store.tables.content)
+            .key("content_id", s(content_id))
+            .update_expression(
+                "REMOVE heygen_status, heygen_queue, heygen_queue_order, heygen_queued_at, heygen_callback_url",
+            )
+            .condition_expression("heygen_status = :queued")
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (dequeue)", e))?;
+        Ok(())
+    }
+
+    async fn requeue(
+        &self,
+        claim: &Claim,
+        definiteness: Definiteness,
+        backoff: Option<Backoff>,
+    ) -> Result<(), StoreError> {
+        let store = self;
+        let set_backoff =
+            if backoff.is_some() { ", heygen_retry_at = :retry_at, heygen_create_failures = :failures" } else { "" };
+        let mut req = store
+            .client
+            .update_item()
+            .table_name(&store.tables.content)
+            .key("content_id", s(&claim.content_id))
+            .update_expression(format!(
+                "SET heygen_status = :queued, heygen_queue = :queue_key, heygen_attempt = :attempt{set_backoff} \
+             REMOVE heygen_pending, heygen_slot, heygen_claim_id, heygen_reserved_seconds, heygen_reserved_budget"
+            ));
+        if let Some(backoff) = backoff {
+            req = req
+                .expression_attribute_values(":retry_at", s(backoff.until.to_string()))
+                .expression_attribute_values(":failures", n(backoff.failures));
+        }
+        let req = req
+            .condition_expression(
+                "heygen_claim_id = :claim AND heygen_status = :requested AND attribute_exists(heygen_queue_order)",
+            )
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":queue_key", s(QUEUE_KEY_VALUE))
+            .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+            .expression_attribute_values(":claim", s(&claim.claim_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()));
+        // Back in the queue, its reservation given back in the same step (13.2).
+        store.write_settling("UpdateItem (requeue)", req, claim.reservation.as_ref(), None).await?;
+        store.free_claim_slot(&claim.content_id, claim.slot).await;
+        Ok(())
+    }
+
+    async fn list_queued(&self) -> Result<Vec<ContentItem>, StoreError> {
+        let store = self;
+        let mut items = store.sparse_index(index::CONTENT_QUEUE, "heygen_queue", QUEUE_KEY_VALUE).await?;
+        // The index is eventually consistent: keep what the items themselves say.
+        items.retain(ContentItem::is_queued);
+        items.sort_by_key(ContentItem::queue_order);
+        Ok(items)
+    }
+
+    async fn count_queued(&self) -> Result<usize, StoreError> {
+        let store = self;
+        // DynamoDB counts a page (1 MB of the index) at a time: the SDK's paginator
+        // follows them, as the listings do.
+        let mut pages = store
+            .client
+            .query()
+            .table_name(&store.tables.content)
+            .index_name(index::CONTENT_QUEUE)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", QUEUE_KEY_ATTR)
+            .expression_attribute_values(":v", s(QUEUE_KEY_VALUE))
+            .select(Select::Count)
+            .into_paginator()
+            .send();
+        let mut count = 0usize;
+        while let Some(page) = pages.next().await {
+            count += usize::try_from(page.map_err(|e| unavailable("Query", e))?.count).unwrap_or(0);
+        }
+        Ok(count)
+    }
+
+    async fn record_video(&self, claim: &Claim, video_id: &str) -> Result<(), StoreError> {
+        let store = self;
+        let sent = store
+            .client
+            .update_item()
+            .table_name(&store.tables.content)
+            .key("content_id", s(&claim.content_id))
+            .update_expression("SET heygen_video_id = :vid, heygen_status = :pending REMOVE heygen_create_failures")
+            .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
+            .expression_attribute_values(":vid", s(video_id))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .expression_attribute_values(":claim", s(&claim.claim_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()))
+            .send()
+            .await
+            .map_err(|e| update_error("UpdateItem (record video)", e));
+        match sent {
+            Ok(_) => Ok(()),
+            // As for a claim: an applied write whose answer was lost.
+            Err(StoreError::Conflict)
+                if store.holds(claim, |item| item.heygen_video_id.as_deref() == Some(video_id)).await? =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn release(&self, claim: &Claim, error: &str, definiteness: Definiteness) -> Result<(), StoreError> {
+        let store = self;
+        let req = store
+            .client
+            .update_item()
+            .table_name(&store.tables.content)
+            .key("content_id", s(&claim.content_id))
+            .update_expression(
+                "SET heygen_status = :failed, heygen_error = :error, heygen_attempt = :attempt \
              REMOVE heygen_pending, heygen_slot, heygen_reserved_seconds, heygen_reserved_budget",
-        )
-        .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
-        .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
-        .expression_attribute_values(":error", s(error))
-        .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
-        .expression_attribute_values(":claim", s(&claim.claim_id))
-        .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()));
-    // Refused: its reservation given back in the same step (13.2).
-    store.write_settling("UpdateItem (release)", req, claim.reservation.as_ref(), None).await?;
-    store.free_claim_slot(&claim.content_id, claim.slot).await;
-    Ok(())
+            )
+            .condition_expression("heygen_claim_id = :claim AND heygen_status = :requested")
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":error", s(error))
+            .expression_attribute_values(":attempt", n(claim.attempt_after_release(definiteness)))
+            .expression_attribute_values(":claim", s(&claim.claim_id))
+            .expression_attribute_values(":requested", s(JobStatus::Requested.as_str()));
+        // Refused: its reservation given back in the same step (13.2).
+        store.write_settling("UpdateItem (release)", req, claim.reservation.as_ref(), None).await?;
+        store.free_claim_slot(&claim.content_id, claim.slot).await;
+        Ok(())
+    }
 }
