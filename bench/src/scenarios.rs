@@ -141,7 +141,8 @@ pub async fn trigger(bench: &Bench) -> (Binary, Vec<Op>) {
         let (status, body) = status_of(&answer);
         if (status, body["triggered"].as_u64()) != (200, Some(20)) {
             let logs = function.logs();
-            let unusual: Vec<&str> = logs.lines().filter(|l| !l.contains("\"INFO\"") || l.contains("skipped")).collect();
+            let unusual: Vec<&str> =
+                logs.lines().filter(|l| !l.contains("\"INFO\"") || l.contains("skipped")).collect();
             panic!("{body}\n{}", unusual[unusual.len().saturating_sub(30)..].join("\n"));
         }
         samples.push(sample);

@@ -81,10 +81,13 @@ async fn only_an_eligible_unchanged_item_is_queued() {
     }
     let fresh = put(&tables, "c-1", "cr-a", "2026-03-01", json!({})).await;
     store.enqueue(&fresh, now(), STALE, CALLBACK).await.unwrap();
-    // Queued already: the same read cannot queue it twice, nor can a new one.
-    assert!(matches!(store.enqueue(&fresh, now(), STALE, CALLBACK).await, Err(StoreError::Conflict)));
+    // Queued already: the same read cannot queue it twice, nor can a new one
+    // (a moment later: at the very same millisecond and callback, a second
+    // call reads as the SDK's retry of the first, whose write it finds).
+    let later = t("2026-03-01T10:00:00.001Z");
+    assert!(matches!(store.enqueue(&fresh, later, STALE, CALLBACK).await, Err(StoreError::Conflict)));
     let queued = read(&tables, "c-1").await;
-    assert!(matches!(store.enqueue(&queued, now(), STALE, CALLBACK).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.enqueue(&queued, later, STALE, CALLBACK).await, Err(StoreError::Conflict)));
     // A stale claim may be queued again, keeping its attempt.
     let stale = put(
         &tables,
@@ -225,4 +228,26 @@ async fn a_check_is_recorded_only_for_the_current_pending_video() {
     assert_eq!(tables.content_raw("c-1").await["heygen_checked_at"], "2026-03-01T10:05:00.000Z");
     assert!(matches!(store.mark_checked("c-1", "v-other", later).await, Err(StoreError::Conflict)));
     assert!(matches!(store.mark_checked("missing", "v-1", later).await, Err(StoreError::Conflict)));
+}
+
+#[tokio::test]
+async fn an_enqueue_applied_with_its_answer_lost_is_recognised_not_skipped() {
+    // The first answer to c-1's enqueue is lost after moto applied it (as a
+    // connection dropped on the way back, or an attempt timed out while DynamoDB
+    // applied it): the SDK's retry meets the write's own condition.
+    let lose = std::sync::atomic::AtomicBool::new(true);
+    let lost = tests::lost_answers::LostAnswers::new(move |body| {
+        body.contains(":queued_status") && lose.swap(false, std::sync::atomic::Ordering::SeqCst)
+    });
+    let tables = Tables::create().await;
+    let store = shared::store::DynamoStore::new(lost.client(&tests::local_aws().await), tables.names.clone());
+    let item = put(&tables, "c-1", "cr-a", "2026-03-01", json!({})).await;
+    store.enqueue(&item, now(), STALE, CALLBACK).await.expect("its own write, recognised");
+    assert_eq!(lost.lost(), 1);
+    assert_eq!(read(&tables, "c-1").await.heygen_status, Some(shared::domain::JobStatus::Queued));
+    // Queued by someone else, at another time: still a conflict.
+    let other = put(&tables, "c-2", "cr-a", "2026-03-02", json!({})).await;
+    tables.store().enqueue(&other, t("2026-03-01T09:00:00.000Z"), STALE, CALLBACK).await.unwrap();
+    let again = store.enqueue(&other, now(), STALE, CALLBACK).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 }

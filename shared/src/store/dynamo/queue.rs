@@ -158,11 +158,24 @@ impl QueueStore for DynamoStore {
         if let Some(estimate) = item.heygen_estimated_seconds {
             req = req.expression_attribute_values(":estimate", budget::n64(estimate));
         }
-        DynamoStore::claimable_condition(req, item, now, stale_after, false)
-            .send()
-            .await
-            .map_err(|e| update_error("UpdateItem (enqueue)", e))?;
-        Ok(())
+        let sent = DynamoStore::claimable_condition(req, item, now, stale_after, false).send().await;
+        match sent.map_err(|e| update_error("UpdateItem (enqueue)", e)) {
+            Ok(_) => Ok(()),
+            // As for a claim: the SDK's retry of a write applied with its answer
+            // lost meets its own condition; the item, read back, is queued at
+            // this very time with this callback.
+            Err(StoreError::Conflict) => match store.get_item(&item.content_id).await? {
+                Some(now_item)
+                    if now_item.is_queued()
+                        && now_item.heygen_queued_at == Some(now)
+                        && now_item.heygen_callback_url.as_deref() == Some(callback_url) =>
+                {
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict),
+            },
+            Err(err) => Err(err),
+        }
     }
 
     async fn dequeue(&self, content_id: &str) -> Result<(), StoreError> {
