@@ -1,5 +1,6 @@
-//! Fakes of the three ports, for tests only (feature `testkit`): an in-memory
-//! [`MemoryStore`] with the DynamoDB adapter's conditions, a [`Faulty`] wrapper
+//! Fakes of three of the five ports (the store, HeyGen, the secret), for tests
+//! only (feature `testkit`): an in-memory [`MemoryStore`] with the DynamoDB
+//! adapter's conditions, a [`Faulty`] wrapper
 //! that makes any store fail chosen operations as DynamoDB would, a scripted
 //! [`FakeHeygen`] that replays an idempotency key's first answer as HeyGen does,
 //! and a [`StaticSecret`].
