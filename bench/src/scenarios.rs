@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use devkit::runtime_api::Function;
 use serde_json::{Value, json};
-use shared::domain::Timestamp;
+use shared::domain::{Cap, Reservation, Timestamp};
 use shared::store::prelude::*;
 use tests::Tables;
 use tests::stack::{event, sign, with_body};
@@ -55,10 +55,15 @@ async fn sim_video(bench: &Bench, hold: bool) -> String {
 }
 
 /// Makes `item` pending on `video_id`, as a create would have.
+/// Puts `item` in flight on `video_id` as a dispatch does: claimed with a
+/// reservation of 20 s in its month's budget (so that its completion settles
+/// it, contract section 13), its video recorded.
 async fn make_pending(tables: &Tables, item: &Value, video_id: &str) {
     let store = tables.store();
     let item = store.get_content(item["content_id"].as_str().unwrap()).await.unwrap().unwrap();
-    let claim = store.claim(&item, Timestamp::now(), Duration::from_secs(600), None).await.unwrap();
+    let reservation = Reservation { budget: item.budget_key().unwrap(), seconds: 20 };
+    let stale = Duration::from_secs(600);
+    let claim = store.claim_reserving(&item, Timestamp::now(), stale, None, &reservation, Cap::None).await.unwrap();
     store.record_video(&claim, video_id).await.unwrap();
 }
 

@@ -20,7 +20,7 @@ use crate::domain::{Backoff, ContentItem, Timestamp};
 use crate::error_chain::ErrorChain;
 use crate::heygen::RenderState;
 use crate::secret::SecretString;
-use crate::store::{ArchiveStore, StoreError};
+use crate::store::{ArchiveStore, LostRace, StoreError};
 
 /// What a tick's copies did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,10 +85,10 @@ pub async fn copy_videos<P: Ports>(
                     error = %ErrorChain(&err), "video not copied; tried again after a back-off"
                 );
                 copies.failed += 1;
-                match deps.store.archive_failed(&item.content_id, video_id, &err.to_string(), retry_at).await {
-                    Ok(()) | Err(StoreError::Conflict) => {}
-                    Err(err) => return Err(err),
-                }
+                deps.store
+                    .archive_failed(&item.content_id, video_id, &err.to_string(), retry_at)
+                    .await
+                    .or_lost_race()?;
             }
         }
     }

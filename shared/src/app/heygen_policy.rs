@@ -72,12 +72,6 @@ pub async fn ask_status(
     answer
 }
 
-/// The code a stopped refresh or reconciliation reports: `deadline` for time,
-/// else the contract's code.
-pub fn stop_code(err: &HeygenError) -> &'static str {
-    if matches!(err, HeygenError::Deadline) { "deadline" } else { contract_code(err) }
-}
-
 /// Whether a failure to read one video's status concerns that video alone (a
 /// 404, another 4xx, an answer that cannot be read), so that a refresh or a
 /// reconciliation goes on with the next one. Anything else (the key refused,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::apply_status::Applied;
 use super::reconcile::{Checked, Reconciliation};
 use super::refill::Freed;
-use super::{ApiError, Deps, Invocation, Ports};
+use super::{ApiError, Deps, Invocation, Ports, Stop};
 use crate::domain::{ContentItem, JobStatus};
 use crate::error_chain::ErrorChain;
 use crate::store::{FlightStore, QueueStore, ReadStore, StoreError};
@@ -55,7 +55,7 @@ pub struct RefreshCounts {
     pub unchecked: usize,
     /// Why the refresh stopped before the end: `deadline`, or the code of HeyGen
     /// (or DynamoDB) failing; `null` when every pending video was asked about.
-    pub stopped: Option<String>,
+    pub stopped: Option<Stop>,
 }
 
 /// An item waiting in the render queue.
@@ -115,7 +115,7 @@ pub async fn list_in_flight<P: Ports>(
     let reconciliation = match Reconciliation::begin(deps, &api_key, &ids, invocation).await {
         Ok(reconciliation) => Some(reconciliation),
         Err(code) => {
-            counts.stopped = Some(code.to_string());
+            counts.stopped = Some(code);
             None
         }
     };
@@ -130,7 +130,7 @@ pub async fn list_in_flight<P: Ports>(
         };
         match reconciliation.check(&item, &video_id).await {
             Ok(Checked::Stopped(code)) => {
-                counts.stopped = Some(code.to_string());
+                counts.stopped = Some(code);
                 counts.unchecked += 1;
                 still.push(item);
             }
@@ -178,7 +178,7 @@ pub async fn list_in_flight<P: Ports>(
         failed = counts.failed,
         still_pending = counts.still_pending,
         unchecked = counts.unchecked,
-        stopped = counts.stopped.as_deref().unwrap_or("none"),
+        stopped = counts.stopped.map_or("none", Stop::as_str),
         "refresh finished"
     );
     Ok(report(&still, queued, Some(counts)))
@@ -187,7 +187,7 @@ pub async fn list_in_flight<P: Ports>(
 /// DynamoDB failing stops the refresh; the item stays listed, unchecked.
 fn storage_stopped(counts: &mut RefreshCounts, still: &mut Vec<ContentItem>, item: ContentItem, err: &StoreError) {
     tracing::error!(content_id = %item.content_id, error = %ErrorChain(err), "refresh stopped: DynamoDB failing");
-    counts.stopped = Some("storage_unavailable".to_string());
+    counts.stopped = Some(Stop::StorageUnavailable);
     counts.unchecked += 1;
     still.push(item);
 }

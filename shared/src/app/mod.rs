@@ -35,9 +35,11 @@ pub mod pacing;
 pub mod progress;
 pub mod reconcile;
 pub mod refill;
+mod stop;
 pub mod trigger;
 pub mod webhook;
 pub mod worker;
 
 pub use deps::{Deps, Invocation, Ports, Timing};
 pub use error::ApiError;
+pub use stop::Stop;

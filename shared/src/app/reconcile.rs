@@ -6,9 +6,10 @@
 
 use tokio::time::Instant;
 
+use super::Stop;
 use super::apply_status::{Applied, apply_status};
 use super::bulk_status::BulkStatus;
-use super::heygen_policy::{is_about_one_video, stop_code};
+use super::heygen_policy::is_about_one_video;
 use super::{Deps, Invocation, Ports};
 use crate::domain::ContentItem;
 use crate::error_chain::ErrorChain;
@@ -30,7 +31,7 @@ pub enum Checked {
     Settled,
     /// Asking stops: the deadline, or HeyGen refusing the key or failing
     /// after retries (the code says which).
-    Stopped(&'static str),
+    Stopped(Stop),
 }
 
 /// One reconciliation: the bulk survey, the key and the time rules.
@@ -50,18 +51,18 @@ impl<'a, P: Ports> Reconciliation<'a, P> {
         api_key: &'a SecretString,
         video_ids: &[&str],
         invocation: &Invocation,
-    ) -> Result<Self, &'static str> {
+    ) -> Result<Self, Stop> {
         let start_until = invocation.start_until(&deps.timing);
         let heygen_deadline = invocation.heygen_deadline(&deps.timing);
         let survey = if video_ids.is_empty() {
             BulkStatus::default()
         } else if Instant::now() >= start_until {
-            return Err("deadline");
+            return Err(Stop::Deadline);
         } else {
             BulkStatus::take(&deps.heygen, api_key, video_ids, heygen_deadline).await.map_err(|err| {
-                let code = stop_code(&err);
-                tracing::error!(videos = video_ids.len(), code, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
-                code
+                let stop = Stop::of(&err);
+                tracing::error!(videos = video_ids.len(), code = %stop, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
+                stop
             })?
         };
         Ok(Self { deps, api_key, survey, start_until, heygen_deadline })
@@ -71,7 +72,7 @@ impl<'a, P: Ports> Reconciliation<'a, P> {
     /// enough) and applies a final answer. `Err` only for DynamoDB failing.
     pub async fn check(&self, item: &ContentItem, video_id: &str) -> Result<Checked, StoreError> {
         if Instant::now() >= self.start_until {
-            return Ok(Checked::Stopped("deadline"));
+            return Ok(Checked::Stopped(Stop::Deadline));
         }
         let deps = self.deps;
         let status = match self.survey.status(&deps.heygen, self.api_key, video_id, self.heygen_deadline).await {
@@ -82,9 +83,9 @@ impl<'a, P: Ports> Reconciliation<'a, P> {
                 return Ok(Checked::Unusable);
             }
             Err(err) => {
-                let code = stop_code(&err);
-                tracing::error!(content_id = %item.content_id, video_id, code, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
-                return Ok(Checked::Stopped(code));
+                let stop = Stop::of(&err);
+                tracing::error!(content_id = %item.content_id, video_id, code = %stop, error = %ErrorChain(&err), "reconciling stopped: HeyGen failing");
+                return Ok(Checked::Stopped(stop));
             }
         };
         match apply_status(&deps.store, item, video_id, &status, deps.config.archive.is_none()).await {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::dispatch::{Dispatched, Dispatcher, ItemError, VideoStarted};
-use super::{ApiError, Deps, Invocation, Ports};
+use super::{ApiError, Deps, Invocation, Ports, Stop};
 use crate::domain::{
     BudgetKey, BudgetView, Classification, JobStatus, Mode, Month, Rates, Settings, Timestamp, processing_order, usd,
 };
@@ -117,7 +117,7 @@ pub struct TriggerReport {
     pub queued: usize,
     pub skipped_pending: usize,
     pub remaining: usize,
-    pub stopped: Option<String>,
+    pub stopped: Option<Stop>,
     pub videos: Vec<VideoStarted>,
     pub errors: Vec<ItemError>,
     /// The estimates of the items counted `triggered` or `queued` (a dry run:
@@ -245,7 +245,7 @@ pub async fn trigger_month<P: Ports>(
         if Instant::now() >= queue_until {
             tracing::warn!(queued = mine.len(), remaining = total - index, "queueing stopped: the deadline is near");
             report.remaining = total - index;
-            report.stopped = Some("deadline".to_string());
+            report.stopped = Some(Stop::Deadline);
             break;
         }
         if let Err(problem) = item.checked_script() {
@@ -272,7 +272,7 @@ pub async fn trigger_month<P: Ports>(
             Err(err) => {
                 tracing::error!(error = %ErrorChain(&err), "queueing stopped: DynamoDB failing");
                 report.remaining = total - index;
-                report.stopped = Some("storage_unavailable".to_string());
+                report.stopped = Some(Stop::StorageUnavailable);
                 break;
             }
         }
@@ -310,7 +310,7 @@ pub async fn trigger_month<P: Ports>(
                 left += 1;
                 break;
             }
-            Dispatched::Stopped { code, error } => {
+            Dispatched::Stopped { stop, error } => {
                 match error {
                     Some(error) => {
                         not_counted.insert(item.content_id.as_str());
@@ -318,7 +318,7 @@ pub async fn trigger_month<P: Ports>(
                     }
                     None => left += 1,
                 }
-                report.stopped = Some(code.to_string());
+                report.stopped = Some(stop);
             }
         }
     }
@@ -336,7 +336,7 @@ pub async fn trigger_month<P: Ports>(
     tracing::info!(
         month = %r.month, mode = %r.mode, would_trigger = r.would_trigger, triggered = r.triggered,
         queued = r.queued, skipped_pending = r.skipped_pending, errors = r.errors.len(), remaining = r.remaining,
-        stopped = r.stopped.as_deref().unwrap_or("none"), "trigger finished"
+        stopped = r.stopped.map_or("none", Stop::as_str), "trigger finished"
     );
     Ok(report)
 }

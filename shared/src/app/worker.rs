@@ -11,11 +11,11 @@ use serde::Serialize;
 use super::apply_status::{Applied, apply_outcome};
 use super::dispatch::{Dispatched, Dispatcher};
 use super::reconcile::{Checked, Reconciliation};
-use super::{Deps, Invocation, Ports};
+use super::{Deps, Invocation, Ports, Stop};
 use crate::domain::{ContentItem, JobStatus, MAX_RENDER_SLOTS, Mode, Outcome, Timestamp, lost_video_text};
 use crate::error_chain::ErrorChain;
 use crate::secret::SecretString;
-use crate::store::{BudgetStore, FlightStore, QueueStore, ReadStore, SlotStore, StoreError};
+use crate::store::{BudgetStore, FlightStore, LostRace, QueueStore, ReadStore, SlotStore, StoreError};
 
 /// What a tick did; also its log line and its metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -54,7 +54,7 @@ pub struct TickReport {
     pub in_flight: Option<usize>,
     pub oldest_in_flight_seconds: Option<u64>,
     /// Why the tick stopped early, if it did (`deadline`, a HeyGen or storage code).
-    pub stopped: Option<String>,
+    pub stopped: Option<Stop>,
 }
 
 /// A month's budget as a tick left it (the dashboard's spend against the cap).
@@ -70,7 +70,7 @@ impl TickReport {
     /// Whether the tick could not do its work (section 11, `TickFailures`):
     /// DynamoDB failing, the key refused, or no key configured.
     pub fn failed_to_work(&self) -> bool {
-        matches!(self.stopped.as_deref(), Some("storage_unavailable" | "heygen_auth_failed" | "heygen_not_configured"))
+        self.stopped.is_some_and(Stop::is_failure)
     }
 
     /// Whether the queue and the flight were read empty as the tick ended.
@@ -84,7 +84,7 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
     let mut report = TickReport::default();
     if let Err(err) = run(deps, invocation, &mut report).await {
         tracing::error!(error = %ErrorChain(&err), "tick stopped: DynamoDB failing");
-        report.stopped = Some("storage_unavailable".to_string());
+        report.stopped = Some(Stop::StorageUnavailable);
     }
     let failed_to_work = report.failed_to_work();
     let r = &report;
@@ -96,7 +96,7 @@ pub async fn tick<P: Ports>(deps: &Deps<P>, invocation: &Invocation) -> TickRepo
                 left_queue = r.left_queue, waiting = r.waiting, budget_blocked = ?r.budget_blocked, archived = r.archived,
                 archive_failures = r.archive_failures, queue_depth = ?r.queue_depth, in_flight = ?r.in_flight,
                 oldest_in_flight_seconds = ?r.oldest_in_flight_seconds,
-                stopped = r.stopped.as_deref().unwrap_or("none"), "tick finished"
+                stopped = r.stopped.map_or("none", Stop::as_str), "tick finished"
             )
         };
     }
@@ -124,7 +124,7 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
         Err(err) => {
             // Nothing to ask HeyGen without a key; the queue waits.
             tracing::error!(error = %ErrorChain(&err), "no usable HeyGen key; only slots were looked after");
-            report.stopped = Some("heygen_not_configured".to_string());
+            report.stopped = Some(Stop::HeygenNotConfigured);
             return gauges(deps, report).await;
         }
     };
@@ -150,7 +150,7 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
         }
         match dispatcher.recover(item).await {
             Dispatched::Created(_) => report.recovered += 1,
-            Dispatched::Stopped { code, .. } => report.stopped = Some(code.to_string()),
+            Dispatched::Stopped { stop, .. } => report.stopped = Some(stop),
             Dispatched::Refused(_) => report.refused += 1,
             Dispatched::Taken
             | Dispatched::LeftQueue(_)
@@ -170,8 +170,8 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
                 Dispatched::Waiting => report.waiting += 1,
                 Dispatched::Blocked | Dispatched::Taken => {}
                 Dispatched::NoSlot => break,
-                Dispatched::Stopped { code, .. } => {
-                    report.stopped = Some(code.to_string());
+                Dispatched::Stopped { stop, .. } => {
+                    report.stopped = Some(stop);
                     break;
                 }
             }
@@ -191,7 +191,7 @@ async fn run<P: Ports>(deps: &Deps<P>, invocation: &Invocation, report: &mut Tic
     report.archived = copies.archived;
     report.archive_failures = copies.failed;
     if copies.deadline {
-        report.stopped.get_or_insert_with(|| "deadline".to_string());
+        report.stopped.get_or_insert(Stop::Deadline);
     }
     gauges(deps, report).await
 }
@@ -237,14 +237,14 @@ async fn reconcile<P: Ports>(
     let reconciliation = match Reconciliation::begin(deps, api_key, &ids, invocation).await {
         Ok(reconciliation) => reconciliation,
         Err(code) => {
-            report.stopped = Some(code.to_string());
+            report.stopped = Some(code);
             return Ok(());
         }
     };
     for (item, video_id) in due {
         match reconciliation.check(item, video_id).await? {
             Checked::Stopped(code) => {
-                report.stopped = Some(code.to_string());
+                report.stopped = Some(code);
                 return Ok(());
             }
             Checked::Applied(Applied::Completed) => report.completed += 1,
@@ -282,10 +282,7 @@ async fn not_found<P: Ports>(
             content_id = %item.content_id, video_id, since = %item.heygen_not_found_since.unwrap_or(now),
             "HeyGen does not know this pending video; given up if it keeps saying so"
         );
-        return match deps.store.mark_not_found(&item.content_id, video_id, now).await {
-            Ok(()) | Err(StoreError::Conflict) => Ok(()),
-            Err(err) => Err(err),
-        };
+        return deps.store.mark_not_found(&item.content_id, video_id, now).await.or_lost_race().map(drop);
     };
     let message = lost_video_text(video_id, &since.to_string());
     let attach = deps.config.archive.is_none();
@@ -302,10 +299,7 @@ async fn not_found<P: Ports>(
 }
 
 async fn mark_checked<P: Ports>(deps: &Deps<P>, item: &ContentItem, video_id: &str) -> Result<(), StoreError> {
-    match deps.store.mark_checked(&item.content_id, video_id, Timestamp::now()).await {
-        Ok(()) | Err(StoreError::Conflict) => Ok(()),
-        Err(err) => Err(err),
-    }
+    deps.store.mark_checked(&item.content_id, video_id, Timestamp::now()).await.or_lost_race().map(drop)
 }
 
 /// Frees every slot held, long enough, by an item that is not in flight on it.

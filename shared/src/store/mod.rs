@@ -49,6 +49,24 @@ pub const PENDING_KEY_VALUE: &str = "pending";
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A conditional write whose failed condition means another call changed the
+/// item first, which the caller takes as done (the lost race).
+pub trait LostRace {
+    /// `Ok(true)`: written; `Ok(false)`: the race was lost, nothing written;
+    /// `Err`: DynamoDB failing, or the item unreadable.
+    fn or_lost_race(self) -> Result<bool, StoreError>;
+}
+
+impl LostRace for Result<(), StoreError> {
+    fn or_lost_race(self) -> Result<bool, StoreError> {
+        match self {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The write's condition did not hold: someone else changed the item first.
@@ -83,7 +101,9 @@ impl<T: ReadStore + QueueStore + FlightStore + SlotStore + ArchiveStore + Budget
 
 /// Every section, for callers that use many: `use crate::store::prelude::*`.
 pub mod prelude {
-    pub use super::{ArchiveStore, BudgetStore, FlightStore, QueueStore, ReadStore, SlotStore, Store, StoreError};
+    pub use super::{
+        ArchiveStore, BudgetStore, FlightStore, LostRace, QueueStore, ReadStore, SlotStore, Store, StoreError,
+    };
 }
 
 /// The reads: settings, creators, content (contract section 3).

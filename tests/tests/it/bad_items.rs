@@ -29,7 +29,7 @@ async fn an_item_heygen_keeps_failing_waits_aside_while_the_rest_of_the_month_is
     heygen.plan("c-0-01", [FakeAnswer::Server; 50]);
     let (tables, deps) = world(1, 6, 2, heygen).await;
     let first = trigger(&deps).await;
-    assert_eq!((first.triggered, first.stopped.as_deref()), (0, Some("heygen_unavailable")), "{first:?}");
+    assert_eq!((first.triggered, first.stopped.map(|s| s.as_str())), (0, Some("heygen_unavailable")), "{first:?}");
     let reports = tick_until(&deps, 20, |_| videos_per_item(&deps.heygen).len() == 5).await;
     assert!(reports[0].waiting >= 1 && reports[0].created == 2, "passed over at once: {:?}", reports[0]);
     tick_until(&deps, 20, |r| r.in_flight == Some(0)).await;
@@ -185,7 +185,7 @@ async fn a_claim_applied_with_its_answer_lost_keeps_its_slot_so_the_limit_holds(
     let (tables, mut deps) = world_on(1, 2, 1, FakeHeygen::rendering_for(1), Some(client)).await;
     deps.config.claim_stale_after = Duration::ZERO;
     let first = trigger(&deps).await;
-    assert_eq!(first.stopped.as_deref(), Some("storage_unavailable"), "{first:?}");
+    assert_eq!(first.stopped.map(|s| s.as_str()), Some("storage_unavailable"), "{first:?}");
     assert!(lost.lost() >= 2, "every attempt's answer lost: {}", lost.lost());
     losing.store(false, Ordering::SeqCst);
     let raw = tables.content_raw("c-0-01").await;
@@ -252,7 +252,7 @@ async fn ticks_say_when_they_fail_and_report_only_the_gauges_they_read() {
         Deps { store: Faulty::new(tables.store()).fail_after(StoreOp::ListInFlight, 0), ..counted(&tables, &deps) };
     let report = tick(&failing, &invocation(50)).await;
     assert!(report.failed_to_work(), "{report:?}");
-    assert_eq!(report.stopped.as_deref(), Some("storage_unavailable"));
+    assert_eq!(report.stopped.map(|s| s.as_str()), Some("storage_unavailable"));
     assert_eq!((report.queue_depth, report.in_flight, report.oldest_in_flight_seconds), (None, None, None));
 }
 

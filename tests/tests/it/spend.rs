@@ -259,10 +259,10 @@ async fn a_night_without_credit_leaves_the_item_its_render_attempts() {
     heygen.fail_next_render("c-0-01");
     let (tables, deps) = world(1, 1, 1, heygen).await;
     let first = trigger(&deps).await;
-    assert_eq!(first.stopped.as_deref(), Some("heygen_insufficient_credit"), "{first:?}");
+    assert_eq!(first.stopped.map(|s| s.as_str()), Some("heygen_insufficient_credit"), "{first:?}");
     for _ in 0..5 {
         let report = shared::app::worker::tick(&deps, &invocation(50)).await;
-        assert_eq!(report.stopped.as_deref(), Some("heygen_insufficient_credit"), "{report:?}");
+        assert_eq!(report.stopped.map(|s| s.as_str()), Some("heygen_insufficient_credit"), "{report:?}");
     }
     tick_until(&deps, 10, |r| r.drained()).await;
     let raw = tables.content_raw("c-0-01").await;

@@ -26,14 +26,14 @@ use tokio::time::Instant;
 
 use super::heygen_policy::{backs_off, contract_code, count, stops_batch};
 use super::pacing::Pacer;
-use super::{Deps, Ports};
+use super::{Deps, Ports, Stop};
 use crate::domain::{
     Backoff, BudgetKey, Claim, ContentItem, Creator, Definiteness, Mode, Settings, Timestamp, request_error_text,
 };
 use crate::error_chain::ErrorChain;
 use crate::heygen::{CreateVideo, Heygen, HeygenError};
 use crate::secret::SecretString;
-use crate::store::{QueueStore, SlotStore, StoreError};
+use crate::store::{LostRace, QueueStore, SlotStore, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VideoStarted {
@@ -84,7 +84,7 @@ pub enum Dispatched {
     NoSlot,
     /// The dispatch ends with this code (`deadline`, or a batch-stopping one);
     /// the item is back in (or still in) the queue unless `error` says otherwise.
-    Stopped { code: &'static str, error: Option<ItemError> },
+    Stopped { stop: Stop, error: Option<ItemError> },
 }
 
 pub fn creator_id(item: &ContentItem) -> &str {
@@ -165,8 +165,8 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
     /// Dispatches one queued item, as read.
     pub async fn dispatch(&mut self, item: &ContentItem) -> Dispatched {
         if let Err(why) = self.still_eligible(item) {
-            return match self.deps.store.dequeue(&item.content_id).await {
-                Ok(()) | Err(StoreError::Conflict) => {
+            return match self.deps.store.dequeue(&item.content_id).await.or_lost_race() {
+                Ok(_) => {
                     tracing::info!(content_id = %item.content_id, why, "left the queue without a create");
                     Dispatched::LeftQueue(why)
                 }
@@ -251,7 +251,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
             return Dispatched::LeftQueue("its script is missing or too long");
         };
         if Instant::now() >= self.start_until || !self.pacer.ready(self.start_until).await {
-            return Dispatched::Stopped { code: "deadline", error: None };
+            return Dispatched::Stopped { stop: Stop::Deadline, error: None };
         }
         let store = &self.deps.store;
         let claim = match plan {
@@ -281,7 +281,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
         let Some(callback_url) = item.heygen_callback_url.clone().or_else(|| self.fallback_callback.clone()) else {
             tracing::error!(content_id = %item.content_id, "no callback URL for a queued item; back to the queue");
             let _ = store.requeue(&claim, Definiteness::Indefinite, None).await;
-            return Dispatched::Stopped { code: "heygen_not_configured", error: None };
+            return Dispatched::Stopped { stop: Stop::HeygenNotConfigured, error: None };
         };
         let mode = item.mode.known().unwrap_or(Mode::Bible);
         let video = CreateVideo {
@@ -329,7 +329,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
             },
             Err(HeygenError::Deadline) => {
                 self.back_to_queue(&claim, item, Definiteness::Indefinite, None).await;
-                Dispatched::Stopped { code: "deadline", error: None }
+                Dispatched::Stopped { stop: Stop::Deadline, error: None }
             }
             Err(err) => {
                 count(&err);
@@ -345,7 +345,7 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
                         );
                     }
                     self.back_to_queue(&claim, item, err.definiteness(), backoff).await;
-                    return Dispatched::Stopped { code, error: None };
+                    return Dispatched::Stopped { stop: Stop::of(&err), error: None };
                 }
                 let text = request_error_text(code, &err.to_string());
                 let error = ItemError::new(item, code, err.heygen_code(), err.to_string());
@@ -374,6 +374,6 @@ impl<'a, P: Ports> Dispatcher<'a, P> {
 
     fn storage_stopped(&self, err: &StoreError, error: Option<ItemError>) -> Dispatched {
         tracing::error!(error = %ErrorChain(err), "dispatch stopped: DynamoDB failing");
-        Dispatched::Stopped { code: "storage_unavailable", error }
+        Dispatched::Stopped { stop: Stop::StorageUnavailable, error }
     }
 }
