@@ -89,7 +89,7 @@ impl HeygenClient {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
-            if !err.is_retryable() || attempt >= self.policy.max_attempts {
+            if !err.is_retryable() || attempt >= self.policy.max_attempts || !operation.retried() {
                 return Err(err);
             }
             let wait = self.policy.delay(attempt, err.retry_after());
@@ -159,6 +159,12 @@ impl Operation {
             Self::States => "states",
             Self::Account => "account",
         }
+    }
+
+    /// Whether a retryable failure is tried again: not the account's read,
+    /// which a dry run waits for only briefly (contract 13.4).
+    fn retried(self) -> bool {
+        !matches!(self, Self::Account)
     }
 }
 
@@ -293,16 +299,8 @@ impl Heygen for HeygenClient {
     /// `GET /v3/users/me`, once (no retry): the spending fields of the account.
     async fn account(&self, api_key: &SecretString, deadline: Instant) -> Result<Account, HeygenError> {
         let url = self.url(&["v3", "users", "me"]);
-        let mut key_header = HeaderValue::from_str(api_key.expose()).map_err(|_| HeygenError::KeyNotSendable)?;
-        key_header.set_sensitive(true);
-        let http = self.http.client().await.map_err(HeygenError::Network)?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(HeygenError::Deadline);
-        }
-        let timeout = self.attempt_timeout(Operation::Account).min(left);
-        let request = http.request(Method::GET, url).timeout(timeout).header("x-api-key", key_header);
-        let data: AccountData = self.send_once(request, Operation::Account).await?;
+        let build = |http: &reqwest::Client, timeout| http.request(Method::GET, url.clone()).timeout(timeout);
+        let data: AccountData = self.with_retries(deadline, Operation::Account, build, api_key).await?;
         Ok(data.account())
     }
 }
